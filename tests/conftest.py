@@ -1,0 +1,78 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures shared by every pytest suite: simulated VMs, image files, host taps, printed figures."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'simulator'))
+
+from simctl import SimulatedVM  # noqa: E402  pylint: disable=wrong-import-position
+
+FIGURES = []
+_TAP_NUMBERS = itertools.count()
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in FIGURES:
+        terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def figures():
+    """Append lines here to have them printed at the end of the run (e.g. the replay figure)."""
+    return FIGURES
+
+
+@pytest.fixture
+def start_vm(tmp_path):
+    """``start_vm(profile='2.1.0', options=[...], cmdline=[...])`` -> a started :class:`SimulatedVM`."""
+    started = []
+
+    def start(profile='2.1.0', machine='microvm', options=None, cmdline=None, name=None):
+        sock = str(tmp_path / (name or 'vm%d.sock' % len(started)))
+        vm = SimulatedVM(sock, profile, machine, options, cmdline).start()
+        started.append(vm)
+        return vm
+
+    yield start
+    for vm in started:
+        vm.stop()
+
+
+@pytest.fixture
+def make_image(tmp_path):
+    """``make_image('disk0.img', size_mib=64)`` -> path of a sparse raw image (on disk, not tmpfs: O_DIRECT)."""
+    def make(name='disk0.img', size_mib=64):
+        path = tmp_path / name
+        with open(path, 'wb') as image:
+            image.truncate(size_mib * 1024 * 1024)
+        return str(path)
+    return make
+
+
+@pytest.fixture
+def host_tap():
+    """``host_tap()`` -> name of a persistent host tap created for the test and deleted after it."""
+    created = []
+
+    def make():
+        name = 'svt%d_%d' % (os.getpid() % 100000, next(_TAP_NUMBERS))
+        subprocess.run(['ip', 'tuntap', 'add', 'dev', name, 'mode', 'tap'], check=True)
+        created.append(name)
+        return name
+
+    yield make
+    for name in created:
+        subprocess.run(['ip', 'tuntap', 'del', 'dev', name, 'mode', 'tap'], check=False, capture_output=True)
+
+
+def free_tap_name():
+    """A tap name that does not exist on this host (StratoVirt creates such taps itself)."""
+    return 'svn%d_%d' % (os.getpid() % 100000, next(_TAP_NUMBERS))

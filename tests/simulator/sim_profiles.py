@@ -1,0 +1,105 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What differs between the StratoVirt releases the simulator plays.
+
+Sources: 2.1.0 from the recording of a real 2.1.0 micro VM (shared/transcripts);
+2.5.0 from the 2.5.0 recordings where they speak, else from shared/stratovirt-qmp.md
+(sections 2, 3 and 7, read from the 2.5.0 source).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from sim_serde import COMMANDS
+
+
+class Profile(NamedTuple):
+    release: str
+    greeting_package: str
+    serde_error_ending: bytes
+    event_before_reply: bool
+    addr_parse_strict: bool           # 2.2.0+: "0x" hex else decimal, bad -> error; before: hex, bad -> slot 0
+    opens_image_at_blockdev_add: bool  # 2.2.0+; before, at device_add
+    has_aio_rule: bool                # 2.3.0+: direct needs file.aio
+    needs_drive_chardev: bool         # 2.5.0+
+    type_mismatch_panics: bool        # 2.1.0 unwraps a missing config of the other type
+    nic_unplug_keeps_tap: bool        # 2.5.0 defect: device_del of a NIC fails and keeps the tap
+    netdev_add_probes_tap: bool
+    status_running_when_paused: bool  # 2.1.0 says running:true while paused
+    too_long: str
+    max_blk: str
+    max_net: str
+    max_configs: str
+    missing_file: str
+    not_regular_file: str
+
+
+PROFILES = {
+    '2.1.0': Profile(
+        release='2.1.0', greeting_package='', serde_error_ending=b'\n', event_before_reply=True,
+        addr_parse_strict=False, opens_image_at_blockdev_add=False, has_aio_rule=False,
+        needs_drive_chardev=False, type_mismatch_panics=True, nic_unplug_keeps_tap=False,
+        netdev_add_probes_tap=False, status_running_when_paused=True,
+        too_long='The socket messege is too long.',
+        max_blk='A maximum of 4 block replaceable devices are supported.',
+        max_net='A maximum of 2 net replaceable devices are supported.',
+        max_configs='A maximum of 6  replaceable devices are supported.',
+        missing_file='No such file or directory (os error 2)',
+        not_regular_file='File is not a regular file or block device',
+    ),
+    '2.5.0': Profile(
+        release='2.5.0', greeting_package='StratoVirt-2.5.0', serde_error_ending=b'\r\n', event_before_reply=False,
+        addr_parse_strict=True, opens_image_at_blockdev_add=True, has_aio_rule=True,
+        needs_drive_chardev=True, type_mismatch_panics=False, nic_unplug_keeps_tap=True,
+        netdev_add_probes_tap=True, status_running_when_paused=False,
+        too_long='The socket message is too long.',
+        max_blk='A maximum of block 4 replaceable devices are supported.',
+        max_net='A maximum of net 2 replaceable devices are supported.',
+        max_configs='A maximum of  6 replaceable devices are supported.',
+        missing_file='Failed to get metadata of file {path}: No such file or directory (os error 2).',
+        not_regular_file='{path} is not a regular file or block device.',
+    ),
+}
+
+COMMANDS_2_1_0 = (
+    'qmp_capabilities quit stop cont device_add device_del netdev_add netdev_del query-hotpluggable-cpus query-cpus '
+    'query_status getfd blockdev_add blockdev_del balloon query_balloon migrate query_migrate query_version '
+    'query_commands query_target query_kvm query_machines query-events list_type device_list_properties block-commit '
+    'query_tpm_models query_tpm_types query_command_line_options query_migrate_capabilities query_qmp_schema '
+    'query_sev_capabilities query-chardev qom-list qom_get query-block query-named-block-nodes query-blockstats '
+    'query-gic-capabilities query-iothreads').split()
+
+COMMANDS_2_5_0 = COMMANDS['2.5.0']
+
+EVENTS = {
+    '2.1.0': ['Shutdown', 'Reset', 'Stop', 'Resume', 'DeviceDeleted', 'BalloonChanged'],
+    '2.5.0': ['SHUTDOWN', 'RESET', 'STOP', 'RESUME', 'POWERDOWN', 'CPU_RESIZE', 'DEVICE_DELETED', 'BALLOON_CHANGED',
+              'USB_HOST_ADD_RES', 'AUDIO_CHANGED', 'VM_NOTIFY_EVENT'],
+}
+
+MACHINES = [{'cpu-max': 255, 'deprecated': False, 'hotpluggable-cpus': False, 'name': name, 'numa-mem-supported': False}
+            for name in ('none', 'microvm', 'q35')]
+
+
+def static_replies(profile: Profile, thread_id: int) -> dict:
+    """Replies of the read-only commands whose answer does not depend on devices (the stubs included)."""
+    cpu_props = {'core-id': 0, 'socket-id': 0, 'thread-id': 0}
+    names = COMMANDS_2_1_0 if profile.release == '2.1.0' else COMMANDS_2_5_0
+    return {
+        'query-version': {'package': 'StratoVirt-%s' % profile.release, 'qemu': {'major': 5, 'micro': 1, 'minor': 0}},
+        'query-commands': [{'name': name} for name in names],
+        'query-events': [{'name': name} for name in EVENTS[profile.release]],
+        'query-target': {'arch': 'x86_64'},
+        'query-kvm': {'enabled': True, 'present': True},
+        'query-machines': MACHINES,
+        'query-iothreads': [],
+        'query-migrate': {'status': 'setup'},
+        'query-cpus': [{'CPU': 0, 'arch': 'x86', 'current': True, 'halted': False, 'props': cpu_props,
+                        'qom_path': '/machine/unattached/device[0]', 'thread_id': thread_id}],
+        'query-hotpluggable-cpus': [{'props': cpu_props, 'qom-path': '/machine/unattached/device[0]',
+                                     'type': 'host-x86-cpu', 'vcpus-count': 1}],
+        # StratoVirt cannot report its devices: these are hard-coded stubs on every release.
+        'query-block': [], 'query-named-block-nodes': [], 'query-blockstats': [], 'qom-list': [], 'qom-get': [],
+        'qom_get': [], 'query-chardev': [],
+    }

@@ -1,0 +1,78 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Start and stop simulated VMs from Python (tests, benchmarks, the demo)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import List, Optional
+
+SIMULATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'stratovirt_sim.py')
+
+
+class SimulatedVM:
+    """One simulator process; construction does nothing, :meth:`start` launches it."""
+
+    def __init__(self, socket_path: str, profile: str = '2.1.0', machine: str = 'microvm',
+                 options: Optional[List[str]] = None, cmdline: Optional[List[str]] = None) -> None:
+        self.socket_path = socket_path
+        self.profile = profile
+        self.machine = machine
+        self.options = list(options or [])
+        self.cmdline = list(cmdline or [])
+        self.pidfile = socket_path + '.pid'
+        self.stderr_path = socket_path + '.stderr'
+        self.process: Optional[subprocess.Popen] = None
+
+    @property
+    def argv(self) -> List[str]:
+        argv = [sys.executable, SIMULATOR, '--socket', self.socket_path, '--profile', self.profile,
+                '--machine', self.machine, '--pidfile', self.pidfile] + self.options
+        return argv + (['--'] + self.cmdline if self.cmdline else [])
+
+    def start(self, timeout: float = 10.0) -> 'SimulatedVM':
+        for path in (self.pidfile,):
+            if os.path.exists(path):
+                os.unlink(path)
+        with open(self.stderr_path, 'wb') as stderr:
+            self.process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            stderr=stderr, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while not os.path.exists(self.pidfile):
+            if self.process.poll() is not None:
+                raise RuntimeError('simulator exited with %s: %s' % (self.process.returncode, self.stderr()))
+            if time.monotonic() > deadline:
+                raise RuntimeError('simulator did not start within %ss' % timeout)
+            time.sleep(0.01)
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def wait_exit(self, timeout: float = 5.0) -> Optional[int]:
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stderr(self) -> str:
+        try:
+            with open(self.stderr_path, encoding='utf-8', errors='replace') as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return ''
+
+    def stop(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            if self.wait_exit(5.0) is None:
+                self.process.kill()
+                self.process.wait()

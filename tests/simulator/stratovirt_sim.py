@@ -1,0 +1,123 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A StratoVirt QMP simulator: serves StratoVirt's QMP dialect on a Unix socket.
+
+    python3 tests/simulator/stratovirt_sim.py --socket PATH --profile 2.1.0 --machine microvm \
+        [-- -drive file=IMG,id=rootfs -device virtio-blk-device,drive=rootfs,id=rootfs ...]
+
+See docs/simulator.md. Standard library only, Python 3.8+.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+# pylint: disable=wrong-import-position
+from sim_cmdline import ColdPlugError, cold_plug  # noqa: E402
+from sim_micro import MicroVM  # noqa: E402
+from sim_outcome import Outcome, event, fail, ok  # noqa: E402
+from sim_profiles import PROFILES, static_replies  # noqa: E402
+from sim_server import Faults, Server  # noqa: E402
+
+
+class Simulator:
+    """Routes decoded commands to the machine model."""
+
+    def __init__(self, profile, machine) -> None:
+        self.profile = profile
+        self.machine = machine
+        self.static = static_replies(profile, threading.get_native_id())
+
+    def dispatch(self, name: str, args: dict) -> Outcome:
+        vm = self.machine
+        handlers = {
+            'blockdev-add': vm.blockdev_add, 'blockdev-del': vm.blockdev_del,
+            'netdev_add': vm.netdev_add, 'netdev_del': vm.netdev_del,
+            'device_add': vm.device_add, 'device_del': vm.device_del,
+        }
+        if name in handlers:
+            return handlers[name](args)
+        if name == 'qmp_capabilities':
+            return ok()
+        if name == 'query-status':
+            return ok(vm.query_status())
+        if name in ('stop', 'cont'):
+            vm.running = name == 'cont'
+            return ok(events=[event('STOP' if name == 'stop' else 'RESUME', {})])
+        if name == 'quit':
+            return Outcome(value={}, events=[event('SHUTDOWN', {'guest': False, 'reason': 'host-qmp-quit'})], shutdown=True)
+        if name in ('query-balloon', 'query_balloon'):
+            return fail('No balloon device has been activated', error_class='DeviceNotActive')
+        if name == 'getfd':
+            return fail('Invalid SCM message')
+        if name in self.static:
+            return ok(self.static[name])
+        return fail('simulator: %s is not simulated' % name)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description='Serve StratoVirt QMP on a Unix socket, as StratoVirt does.')
+    parser.add_argument('--socket', required=True, help='path of the QMP Unix socket to create')
+    parser.add_argument('--profile', choices=sorted(PROFILES), default='2.1.0', help='StratoVirt release to play')
+    parser.add_argument('--machine', choices=['microvm'], default='microvm', help='machine type')
+    parser.add_argument('--pidfile', help='write the process id here once the socket listens')
+    parser.add_argument('--record', help='append every batch received and every line sent to this JSONL file')
+    parser.add_argument('--fault-drop-after', type=int, metavar='N',
+                        help='after N answered commands, read the next one and drop the connection unanswered')
+    parser.add_argument('--fault-delay', type=float, default=0.0, metavar='SECONDS', help='delay every reply')
+    parser.add_argument('--fault-withhold-event', action='append', default=[], metavar='NAME',
+                        help='never send events of this name (repeatable)')
+    parser.add_argument('--fault-fail', action='append', default=[], metavar='COMMAND[=DESC]',
+                        help='answer this command with a GenericError without acting (repeatable)')
+    parser.add_argument('--accept-delay', type=float, default=0.0, metavar='SECONDS',
+                        help='listen at once but greet clients only after this delay, like a VM still starting')
+    parser.add_argument('cmdline', nargs=argparse.REMAINDER,
+                        help='after --: StratoVirt -drive/-netdev/-device options of cold-plugged devices')
+    args = parser.parse_args(argv)
+    if args.cmdline and args.cmdline[0] == '--':
+        args.cmdline = args.cmdline[1:]
+    return args
+
+
+def faults_from(args) -> Faults:
+    fail_commands = {}
+    for spec in args.fault_fail:
+        name, dummy, desc = spec.partition('=')
+        fail_commands[name] = desc or 'injected failure'
+    return Faults(drop_after=args.fault_drop_after, delay=args.fault_delay, withhold_events=args.fault_withhold_event,
+                  fail_commands=fail_commands, accept_delay=args.accept_delay)
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    profile = PROFILES[args.profile]
+    machine = MicroVM(profile)
+    try:
+        cold_plug(machine, args.cmdline)
+    except ColdPlugError as exc:
+        sys.stderr.write('stratovirt_sim: %s\n' % exc)
+        return 2
+    server = Server(args.socket, profile, Simulator(profile, machine).dispatch, faults_from(args), args.record)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    server.bind()
+    if args.pidfile:
+        with open(args.pidfile, 'w', encoding='utf-8') as pidfile:
+            pidfile.write('%d\n' % os.getpid())
+    try:
+        server.serve_forever()
+    except (SystemExit, KeyboardInterrupt):
+        pass
+    finally:
+        machine.close()
+        server.remove_socket()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
