@@ -1,0 +1,75 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every recorded exchange of a real StratoVirt 2.1.0 micro VM, replayed against the simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import replay  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.fixture(scope='module')
+def results():
+    if not os.path.exists(replay.DEFAULT_TRANSCRIPT):
+        pytest.fail('transcript not found: %s (set STRATOVIRT_SHARED to the shared/ folder)' % replay.DEFAULT_TRANSCRIPT)
+    return replay.replay()
+
+
+def test_replay_is_identical_but_for_listed_exceptions(results, figures):
+    figures.append(replay.figure(results))
+    unexpected = ['record %d: %s' % (result.index, result.detail) for result in results
+                  if not result.identical and result.index not in replay.EXCEPTIONS]
+    assert not unexpected, '\n'.join(unexpected)
+    assert len(results) == 179
+
+
+def test_every_exception_has_a_reason(results):
+    for result in results:
+        if result.index in replay.EXCEPTIONS:
+            assert replay.EXCEPTIONS[result.index]
+            assert not result.identical, 'a listed exception that now matches should leave the list'
+
+
+def _connect(path):
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(path)
+    conn.settimeout(3)
+    return conn
+
+
+def test_exception_vm4_unknown_device_del_is_an_error_reply_not_a_death(start_vm):
+    """VM 4 died only because of RUST_BACKTRACE=1; a correctly launched StratoVirt answers (record 97)."""
+    vm = start_vm('2.1.0')
+    conn = _connect(vm.socket_path)
+    conn.recv(4096)
+    conn.sendall(b'{"execute":"device_del","arguments":{"id":"nosuchdev"}}\n')
+    assert conn.recv(4096) == b'{"error":{"class":"GenericError","desc":"Device nosuchdev not found"}}\r\n'
+    assert vm.alive()
+
+
+def test_exception_probe_closed_before_its_greeting_kills_the_vm(start_vm):
+    """Record 129's probes, made deterministic: the probe waits queued and is gone when greeted."""
+    vm = start_vm('2.1.0')
+    holder = _connect(vm.socket_path)
+    holder.recv(4096)
+    _connect(vm.socket_path).close()
+    holder.close()
+    assert vm.wait_exit(3) == 101
+    assert not os.path.exists(vm.socket_path)
+
+
+def test_exception_probe_that_reads_its_greeting_is_harmless(start_vm):
+    vm = start_vm('2.1.0')
+    for dummy in range(20):
+        probe = _connect(vm.socket_path)
+        assert json.loads(probe.recv(4096))['QMP']['version']['package'] == ''
+        probe.close()
+    assert vm.alive()
