@@ -1,0 +1,79 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Per-VM lock that serialises this collection's QMP sessions.
+
+Private to the stratovirt.qmp collection: may change in any release.
+
+StratoVirt serves one QMP client at a time and queues the next one silently;
+a queued client that gives up kills the VM. Two of our own runs against the
+same VM must therefore wait for each other here, before either connects.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+
+from ._qmp_errors import QMPLockTimeout
+
+LOCK_POLL_INTERVAL = 0.05
+
+
+def lock_path_for(socket_path: str) -> str:
+    """:returns: the lock file that guards the monitor at ``socket_path``."""
+    return os.path.realpath(socket_path) + '.lock'
+
+
+class VMLock:
+    """An exclusive ``flock`` on ``<socket>.lock``, held for a whole QMP session.
+
+    Constructing it does nothing; :meth:`acquire` takes the lock.
+    """
+
+    def __init__(self, socket_path: str, timeout: float) -> None:
+        self.socket_path = socket_path
+        self.path = lock_path_for(socket_path)
+        self.timeout = timeout
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        """Take the lock, waiting up to ``timeout`` seconds.
+
+        :raises QMPLockTimeout: another holder kept it longer than the timeout.
+        :raises OSError: the lock file cannot be created.
+        """
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise QMPLockTimeout(
+                    'another stratovirt.qmp run has held the lock %s for more than %ss; '
+                    'retry when it has finished' % (self.path, self.timeout), self.socket_path)
+            time.sleep(LOCK_POLL_INTERVAL)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> VMLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()

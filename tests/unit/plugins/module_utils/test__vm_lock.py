@@ -1,0 +1,59 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The per-VM lock serialises runs, across processes, and gives up after its timeout."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp_errors import QMPLockTimeout
+from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_lock import VMLock, lock_path_for
+
+HOLD_SCRIPT = '''
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+'''
+
+
+def test_lock_file_sits_next_to_the_socket_and_is_owner_only(tmp_path):
+    sock = str(tmp_path / 'qmp.sock')
+    with VMLock(sock, timeout=1) as lock:
+        assert lock.held
+        assert lock.path == lock_path_for(sock) == os.path.realpath(sock) + '.lock'
+        assert stat.S_IMODE(os.stat(lock.path).st_mode) == 0o600
+    assert not lock.held
+
+
+def test_second_holder_waits_then_times_out(tmp_path):
+    sock = str(tmp_path / 'qmp.sock')
+    holder = subprocess.Popen([sys.executable, '-c', HOLD_SCRIPT, lock_path_for(sock), '5'], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b'held\n'
+        started = time.monotonic()
+        with pytest.raises(QMPLockTimeout, match='another stratovirt.qmp run has held the lock'):
+            VMLock(sock, timeout=0.3).acquire()
+        assert 0.3 <= time.monotonic() - started < 2
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_lock_is_taken_once_the_holder_is_gone(tmp_path):
+    sock = str(tmp_path / 'qmp.sock')
+    holder = subprocess.Popen([sys.executable, '-c', HOLD_SCRIPT, lock_path_for(sock), '0.5'], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b'held\n'
+        started = time.monotonic()
+        with VMLock(sock, timeout=5):
+            assert time.monotonic() - started >= 0.3
+    finally:
+        holder.wait()
