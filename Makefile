@@ -1,0 +1,53 @@
+# The two commands of the README: `make demo` and `make test`. Everything they need is set up here.
+SHELL := /bin/bash
+ROOT := $(abspath .)
+PYTHON ?= python3
+VENV := $(ROOT)/.venv
+BIN := $(VENV)/bin
+# Outside the work tree: inside it, ansible-test would take the repo's git index (where .build is ignored) and skip all.
+BUILD ?= /tmp/stratovirt-qmp-build-$(shell printf %s '$(ROOT)' | md5sum | cut -c1-8)
+COLLECTIONS := $(BUILD)/collections
+COLLECTION := $(COLLECTIONS)/ansible_collections/stratovirt/qmp
+export STRATOVIRT_SHARED ?= $(abspath $(ROOT)/../shared)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PATH := $(BIN):$(PATH)
+
+.PHONY: demo test deps venv collection sanity pytest clean
+
+demo: venv collection
+	PYTHONPATH=$(COLLECTIONS) $(BIN)/python tests/demo/client_smoke.py
+
+test: deps venv collection sanity pytest
+
+# Host packages: shellcheck for ansible-test sanity, iproute2 for the taps the tests create.
+deps:
+	@missing=""; \
+	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	if [ -n "$$missing" ]; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# ansible-test wants a real ansible_collections/<ns>/<name> directory, not a symlink.
+collection:
+	rm -rf $(COLLECTION) && mkdir -p $(COLLECTION)
+	git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(COLLECTION)
+
+sanity: venv collection
+	@pipv=$$($(BIN)/python -c "import os,re,ansible_test as a; print(re.search(r\"pip='([0-9.]+)'\", open(os.path.join(os.path.dirname(a.__file__),'_internal','python_requirements.py')).read()).group(1))"); \
+	mkdir -p $$HOME/.ansible/test/cache && cp tests/utils/get_pip_shim.py $$HOME/.ansible/test/cache/get_pip_$${pipv//./_}.py
+	cd $(COLLECTION) && $(BIN)/ansible-test sanity --python 3.11 --local --color no
+
+pytest: venv collection
+	cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/simulator tests/replay
+
+clean:
+	rm -rf $(BUILD) $(VENV) .build
