@@ -19,15 +19,21 @@ FIGURES = []
 _TAP_NUMBERS = itertools.count()
 
 
+def pytest_runtest_logreport(report):
+    # Runs in the controller, with or without xdist: figures travel as user properties of the report.
+    if report.when == 'call':
+        FIGURES.extend(value for key, value in report.user_properties if key == 'figure')
+
+
 def pytest_terminal_summary(terminalreporter):
     for line in FIGURES:
         terminalreporter.write_line(line)
 
 
 @pytest.fixture
-def figures():
-    """Append lines here to have them printed at the end of the run (e.g. the replay figure)."""
-    return FIGURES
+def figures(record_property):
+    """``figures('replay: 175/179 identical')`` prints that line at the end of the run."""
+    return lambda line: record_property('figure', line)
 
 
 @pytest.fixture

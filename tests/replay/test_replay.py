@@ -24,7 +24,7 @@ def results():
 
 
 def test_replay_is_identical_but_for_listed_exceptions(results, figures):
-    figures.append(replay.figure(results))
+    figures(replay.figure(results))
     unexpected = ['record %d: %s' % (result.index, result.detail) for result in results
                   if not result.identical and result.index not in replay.EXCEPTIONS]
     assert not unexpected, '\n'.join(unexpected)
