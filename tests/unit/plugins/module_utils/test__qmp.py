@@ -309,3 +309,23 @@ def test_session_holds_the_vm_lock(start_vm):
         assert client.execute('query-status')['running'] is True
     with qmp_session(vm.socket_path, timeout=2) as client:
         assert json.dumps(client.greeting).startswith('{"version"')
+
+
+def test_the_greeting_waiter_keeps_neither_the_lock_nor_other_connections(start_vm, monkeypatch):
+    vm = start_vm('2.1.0')
+    holder = raw_client(vm.socket_path)
+    read_greeting(holder)
+    monkeypatch.setattr(QMPClient, 'check_monitor_free', lambda self: None)
+    with pytest.raises(QMPTimeoutError):
+        with qmp_session(vm.socket_path, timeout=0.5):
+            pass
+    # The waiter is a fork of this process: had it kept our descriptors, the holder's connection and the
+    # VM lock would stay open in it.
+    from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_lock import VMLock  # pylint: disable=import-outside-toplevel
+    with VMLock(vm.socket_path, timeout=0.5):
+        pass
+    holder.close()
+    time.sleep(0.5)
+    usage = monitor_usage(vm.socket_path)
+    assert usage.in_use is False, usage.reason
+    assert vm.alive(), vm.stderr()
