@@ -1,0 +1,367 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to the stratovirt.qmp collection: this module may change or disappear in any release.
+
+What the host shows of a running StratoVirt process, read from Linux ``/proc``.
+
+StratoVirt cannot report its devices over QMP (``query-block``, ``qom-list`` ... answer ``[]``), so the
+collection cross-checks its records with what the VM process really holds: the process behind the QMP
+socket and whether it is still the same one (pid plus start time, as pids are recycled), its open
+images, its taps, its cold-plugged devices, and other processes writing to an image it wants.
+
+Paths are as the VM process sees them (a VM in a chroot or another mount namespace shows its own).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import struct
+from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
+
+# Python defines it on Linux; the literal is the Linux value, for unusual builds.
+SO_PEERCRED = getattr(socket, 'SO_PEERCRED', 17)
+TUN_DEVICE = '/dev/net/tun'
+# Standard streams are terminals, /dev/null or log files: never images StratoVirt opened.
+FIRST_NON_STD_FD = 3
+# Other options that take a value: it is skipped so that free text (``-append '... -drive x'``) is not parsed.
+VALUE_OPTIONS = frozenset(('-name', '-kernel', '-initrd', '-append', '-smp', '-m', '-serial', '-chardev', '-mon', '-object',
+                           '-global', '-pidfile', '-D', '-incoming', '-cpu', '-numa', '-boot', '-uuid', '-bios', '-mem-path'))
+PARSED_OPTIONS = frozenset(('-drive', '-netdev', '-device', '-machine', '-M', '-qmp'))
+DISK_DRIVERS = frozenset(('virtio-blk-device', 'virtio-blk-pci'))
+NIC_DRIVERS = frozenset(('virtio-net-device', 'virtio-net-pci'))
+FLAG_WORDS = {'on': True, 'true': True, 'yes': True, 'off': False, 'false': False, 'no': False}
+
+
+class VMProcessError(Exception):
+    """The process is gone, or what /proc shows of it cannot be read or understood."""
+
+
+class ProcessIdentity(NamedTuple):
+    """One process for its whole life: a pid alone may be reused, a (pid, start time) pair is not."""
+    pid: int
+    start_time: int
+
+
+class OpenImage(NamedTuple):
+    """A regular file or block device a process holds open."""
+    path: str
+    writable: bool
+    direct: bool
+
+
+class ColdPlugged(NamedTuple):
+    """A disk or NIC of a StratoVirt command line (see :func:`cold_plugged_devices`)."""
+    id: str
+    kind: str
+    driver: str
+    path: Optional[str]
+    ifname: Optional[str]
+    read_only: Optional[bool]
+    options: Dict[str, str]
+
+
+# --- the process ---------------------------------------------------------------------------------
+def peer_pid(sock: socket.socket) -> int:
+    """The process at the other end of a connected Unix socket: for a client, the one that listened (the VM).
+
+    :param sock: a connected ``AF_UNIX`` socket.
+    :returns: the peer's pid.
+    :raises VMProcessError: not a Unix socket, not connected, or no peer credentials.
+    """
+    if sock.family != socket.AF_UNIX:
+        raise VMProcessError(f'peer credentials need an AF_UNIX socket, not {sock.family!r}')
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET, SO_PEERCRED, struct.calcsize('3i'))
+    except OSError as exc:
+        raise VMProcessError(f'cannot read the peer credentials of the socket: {exc}') from exc
+    pid, dummy_uid, dummy_gid = struct.unpack('3i', raw)
+    if pid <= 0:
+        raise VMProcessError('the socket has no peer process (not connected?)')
+    return pid
+
+
+def parse_stat(text: str) -> Tuple[str, int]:
+    """Read the state (field 3) and start time (field 22) of a ``/proc/<pid>/stat`` line.
+
+    The command name (field 2) is the only free text and may hold spaces and ``)``, so the fields are
+    split after the *last* ``)``.
+
+    :param text: the content of ``/proc/<pid>/stat``.
+    :returns: ``(state, start_time)``, the start time in clock ticks since boot.
+    :raises ValueError: the text does not have that shape.
+    """
+    head, sep, tail = text.rpartition(')')
+    fields = tail.split()
+    if not sep or '(' not in head or len(fields) < 20:
+        raise ValueError(f'not a /proc/<pid>/stat line: {text[:200]!r}')
+    return fields[0], int(fields[19])  # fields[0] is field 3, so field 22 is fields[19]
+
+
+def _read_stat(pid: int) -> Tuple[str, int]:
+    """:returns: ``(state, start_time)`` of ``pid``. :raises VMProcessError: process gone, stat unreadable."""
+    try:
+        with open(f'/proc/{pid}/stat', encoding='utf-8', errors='surrogateescape') as handle:
+            return parse_stat(handle.read())
+    except (OSError, ValueError) as exc:
+        raise VMProcessError(f'cannot read /proc/{pid}/stat (process gone?): {exc}') from exc
+
+
+def process_identity(pid: int) -> ProcessIdentity:
+    """:param pid: a process id.
+    :returns: that process's identity (pid and start time).
+    :raises VMProcessError: no such process, or its stat file is unreadable.
+    """
+    return ProcessIdentity(pid, _read_stat(pid)[1])
+
+
+def identity_alive(identity: ProcessIdentity) -> bool:
+    """Whether that very process still runs; a zombie counts as gone (its socket, images and taps are closed).
+
+    :param identity: as :func:`process_identity` returned it.
+    :returns: True when a process with that pid and start time exists and has not exited.
+    """
+    try:
+        state, start_time = _read_stat(identity.pid)
+    except VMProcessError:
+        return False
+    return start_time == identity.start_time and state not in ('Z', 'X', 'x')
+
+
+def command_line(pid: int) -> List[str]:
+    """:param pid: a process id.
+    :returns: its argv, from ``/proc/<pid>/cmdline`` (empty for a zombie or a kernel thread).
+    :raises VMProcessError: no such process, or the file is unreadable.
+    """
+    try:
+        with open(f'/proc/{pid}/cmdline', 'rb') as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise VMProcessError(f'cannot read /proc/{pid}/cmdline (process gone?): {exc}') from exc
+    args = raw.split(b'\0')
+    if not args[-1]:
+        args.pop()  # the NUL ending the last argument; a process that rewrote its argv may lack it
+    return [os.fsdecode(arg) for arg in args]
+
+
+# --- file descriptors ----------------------------------------------------------------------------
+def _fdinfo(pid: int, fd: int) -> Dict[str, str]:
+    """The ``key:<tab>value`` lines of an fd's fdinfo; empty if the fd was closed meanwhile."""
+    try:
+        with open(f'/proc/{pid}/fdinfo/{fd}', encoding='utf-8', errors='surrogateescape') as handle:
+            return {key: value.strip() for key, dummy_sep, value in (line.partition(':') for line in handle)}
+    except OSError:
+        return {}
+
+
+def _fd_flags(pid: int, fd: int) -> Optional[int]:
+    """The open flags of one fd (octal in fdinfo); None if the fd was closed meanwhile."""
+    try:
+        return int(_fdinfo(pid, fd)['flags'], 8)
+    except (KeyError, ValueError):
+        return None
+
+
+def _is_writable(flags: Optional[int]) -> bool:
+    return flags is not None and flags & os.O_ACCMODE in (os.O_WRONLY, os.O_RDWR)
+
+
+def _file_fds(pid: int) -> Iterator[Tuple[int, str, os.stat_result]]:
+    """``(fd, target, stat)`` of each fd open on a path, by fd number, skipping fds closed meanwhile.
+
+    :raises VMProcessError: the process is gone or its fds are not ours to read.
+    """
+    try:
+        names = os.listdir(f'/proc/{pid}/fd')
+    except OSError as exc:
+        raise VMProcessError(f'cannot list /proc/{pid}/fd (process gone, or not ours to read?): {exc}') from exc
+    for fd in sorted(int(name) for name in names if name.isdigit()):
+        link = f'/proc/{pid}/fd/{fd}'
+        try:
+            target = os.readlink(link)
+            # Sockets, pipes and anon inodes read as ``type:[inode]``, never as absolute paths.
+            if target.startswith('/'):
+                # stat() through the magic link reaches the open file itself, even if renamed or deleted.
+                yield fd, target, os.stat(link)
+        except OSError:
+            continue
+
+
+def open_images(pid: int) -> List[OpenImage]:
+    """The regular files and block devices a process holds open: the candidates for its images.
+
+    Left out: fds 0-2, and files deleted since they were opened (no path names them any more).  A path
+    open on several fds is listed once, writable or direct if any of them is.  Other files (a serial
+    log, a memory backend) are listed too: callers match by path.
+
+    :param pid: the VM's pid.
+    :returns: one entry per real path, in the order of their lowest fd.
+    :raises VMProcessError: the process is gone or its fds are not readable.
+    """
+    merged: Dict[str, OpenImage] = {}
+    for fd, target, info in _file_fds(pid):
+        flags = _fd_flags(pid, fd) if fd >= FIRST_NON_STD_FD and info.st_nlink else None
+        if flags is None or not (stat.S_ISREG(info.st_mode) or stat.S_ISBLK(info.st_mode)):
+            continue
+        path = os.path.realpath(target)
+        seen = merged.get(path, OpenImage(path, False, False))
+        merged[path] = OpenImage(path, seen.writable or _is_writable(flags), seen.direct or bool(flags & os.O_DIRECT))
+    return list(merged.values())
+
+
+def held_taps(pid: int) -> List[str]:
+    """The taps a process is attached to: the ``iff:`` lines of the fdinfo of its ``/dev/net/tun`` fds.
+
+    A tun fd not attached yet has no such line; a multiqueue tap (several fds) is listed once.
+
+    :param pid: the VM's pid.
+    :returns: tap names, in fd order.
+    :raises VMProcessError: the process is gone or its fds are not readable.
+    """
+    taps: List[str] = []
+    for fd, target, dummy_info in _file_fds(pid):
+        name = _fdinfo(pid, fd).get('iff') if target == TUN_DEVICE else None
+        if name and name not in taps:
+            taps.append(name)
+    return taps
+
+
+def _same_file(left: os.stat_result, right: os.stat_result) -> bool:
+    if stat.S_ISBLK(left.st_mode) and stat.S_ISBLK(right.st_mode):
+        return left.st_rdev == right.st_rdev  # /dev/mapper/x and /dev/dm-0, or a container's /dev: one disk
+    return (left.st_dev, left.st_ino) == (right.st_dev, right.st_ino)
+
+
+def _writes_to(pid: int, wanted: os.stat_result) -> bool:
+    try:
+        return any(_same_file(info, wanted) and _is_writable(_fd_flags(pid, fd)) for fd, dummy_target, info in _file_fds(pid))
+    except VMProcessError:  # not ours to read, or gone meanwhile
+        return False
+
+
+def writers_of(path: str, exclude_pid: int) -> List[int]:
+    """Other processes holding ``path`` open for writing, such as another VM using that image.
+
+    Files are compared by identity (device and inode; device number for block devices), which sees
+    through symlinks, hard links and bind mounts.  Processes whose fds cannot be read (run as root to
+    read all) or which exit during the scan are skipped silently.
+
+    :param path: an image file or block device.
+    :param exclude_pid: a pid not to report (the managed VM).
+    :returns: sorted pids; empty when there are none or ``path`` does not exist.
+    :raises VMProcessError: /proc cannot be listed.
+    """
+    try:
+        wanted = os.stat(path)
+    except OSError:
+        return []
+    try:
+        pids = sorted(int(name) for name in os.listdir('/proc') if name.isdigit() and int(name) != exclude_pid)
+    except OSError as exc:
+        raise VMProcessError(f'cannot list /proc: {exc}') from exc
+    return [pid for pid in pids if _writes_to(pid, wanted)]
+
+
+# --- the command line ----------------------------------------------------------------------------
+def _parse_props(text: str) -> Tuple[str, Dict[str, str]]:
+    """``word,key=value,flag`` -> ``(word or '', {key: value, flag: ''})``, split on every comma as StratoVirt does."""
+    word, props = '', {}
+    for index, part in enumerate(text.split(',')):
+        key, sep, value = part.partition('=')
+        if index == 0 and not sep:
+            word = key
+        elif key:
+            props[key] = value
+    return word, props
+
+
+def _options_of(argv: List[str]) -> List[Tuple[str, str]]:
+    """``(-opt, value)`` pairs of the options read here, spelt ``-opt`` or ``--opt``.
+
+    The whole argv is scanned: the simulator's options follow an interpreter, a script and ``--``.
+    """
+    pairs = []
+    index = 0
+    while index < len(argv) - 1:
+        option = argv[index][1:] if argv[index].startswith('--') else argv[index]
+        if option in PARSED_OPTIONS or option in VALUE_OPTIONS:
+            pairs.append((option, argv[index + 1]))
+            index += 1
+        index += 1
+    return pairs
+
+
+def _backend(kind: str, props: Dict[str, str]) -> Tuple[Optional[str], Optional[str], Optional[bool]]:
+    """``(path, ifname, read_only)`` of a ``-drive`` or ``-netdev``; a missing readonly means off, as in StratoVirt."""
+    if not props:
+        return None, None, None
+    if kind == 'nic':
+        return None, props.get('ifname'), None
+    # An unknown word gives None: StratoVirt would have refused to start with it.
+    return props.get('file'), None, FLAG_WORDS.get(props.get('readonly', 'off').lower())
+
+
+def _without_id(props: Dict[str, str]) -> Dict[str, str]:
+    return {key: value for key, value in props.items() if key != 'id'}
+
+
+def cold_plugged_devices(argv: List[str]) -> List[ColdPlugged]:
+    """The disks and NICs of a StratoVirt command line.
+
+    Each ``-device virtio-blk-device|virtio-blk-pci|virtio-net-device|virtio-net-pci`` gives one entry,
+    joined with the ``-drive`` or ``-netdev`` it names.  A backend no device names is listed too, with
+    driver ``''``: not a device, but its id is taken (adding it again fails) and its image is in use.
+    Firmware drives (``if=pflash``) and other devices are ignored.  Paths are as written: a relative
+    one is relative to the VM's working directory.  ``options`` holds the backend's properties (``file``,
+    ``direct``, ``ifname`` ...) overlaid with the device's (``drive``, ``bus``, ``addr``, ``mac``, ``serial``
+    ...), without ids and leading type words.
+
+    :param argv: the VM's command line.
+    :returns: the devices in command-line order, then the unused backends.
+    """
+    backends: Dict[Tuple[str, str], Dict[str, str]] = {}
+    devices: List[Tuple[str, str, Dict[str, str]]] = []
+    for option, value in _options_of(argv):
+        word, props = _parse_props(value)
+        if option == '-drive' and props.get('if', 'none') != 'pflash':
+            backends[('disk', props.get('id', ''))] = props
+        elif option == '-netdev':
+            backends[('nic', props.get('id', ''))] = props
+        elif option == '-device' and (word in DISK_DRIVERS or word in NIC_DRIVERS):
+            devices.append(('disk' if word in DISK_DRIVERS else 'nic', word, props))
+    found = []
+    used = set()
+    for kind, driver, props in devices:
+        key = (kind, props.get('drive' if kind == 'disk' else 'netdev', ''))
+        used.add(key)
+        backend = backends.get(key, {})
+        options = dict(_without_id(backend), **_without_id(props))
+        found.append(ColdPlugged(props.get('id', ''), kind, driver, *_backend(kind, backend), options))
+    for (kind, backend_id), props in backends.items():
+        if (kind, backend_id) not in used:
+            found.append(ColdPlugged(backend_id, kind, '', *_backend(kind, props), _without_id(props)))
+    return found
+
+
+def machine_type(argv: List[str]) -> Optional[str]:
+    """:param argv: a StratoVirt command line.
+    :returns: the type of the last ``-machine``/``-M`` (``microvm``, ``q35``, ``virt``, or its ``type=``), or None.
+    """
+    found = None
+    for option, value in _options_of(argv):
+        if option in ('-machine', '-M'):
+            word, props = _parse_props(value)
+            found = word or props.get('type') or found
+    return found
+
+
+def qmp_socket_path(argv: List[str]) -> Optional[str]:
+    """:param argv: a StratoVirt command line.
+    :returns: the path of the first ``-qmp unix:<path>[,server,nowait]`` as written, or None.
+    """
+    for option, value in _options_of(argv):
+        word = _parse_props(value)[0]
+        if option == '-qmp' and word.startswith('unix:'):
+            return word[len('unix:'):]
+    return None

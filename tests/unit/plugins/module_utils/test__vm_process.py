@@ -1,0 +1,358 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tests for plugins/module_utils/_vm_process.py, against real processes: simulated VMs and helper subprocesses.
+
+/proc is never mocked; only the stat-line and command-line parsers are fed crafted text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_process import (
+    ColdPlugged, OpenImage, ProcessIdentity, VMProcessError, cold_plugged_devices, command_line, held_taps,
+    identity_alive, machine_type, open_images, parse_stat, peer_pid, process_identity, qmp_socket_path, writers_of)
+
+ROOTFS_CMDLINE = ['-drive', 'file=IMG,id=rootfs,readonly=off,direct=off', '-device', 'virtio-blk-device,drive=rootfs,id=rootfs']
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+class QMP:
+    """A raw QMP session: the greeting is always read before anything else (closing earlier kills StratoVirt)."""
+
+    def __init__(self, path: str) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(10)
+        self.sock.connect(path)
+        self.reader = self.sock.makefile('rb')
+        self.greeting = json.loads(self.reader.readline())
+
+    def execute(self, command: str, arguments: dict = None) -> dict:
+        message = {'execute': command}
+        if arguments is not None:
+            message['arguments'] = arguments
+        self.sock.sendall(json.dumps(message).encode() + b'\n')
+        while True:
+            reply = json.loads(self.reader.readline())
+            if 'event' not in reply:
+                return reply
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def qmp_sessions():
+    opened = []
+
+    def connect(vm):
+        session = QMP(vm.socket_path)
+        opened.append(session)
+        return session
+
+    yield connect
+    for session in opened:
+        session.close()
+
+
+@pytest.fixture
+def holder():
+    """``holder(path, flags)`` -> a subprocess holding ``path`` open with ``os.open`` flags until teardown."""
+    started = []
+
+    def start(path, flags):
+        code = 'import os, sys\nfd = os.open(sys.argv[1], int(sys.argv[2]))\nprint("ready", flush=True)\nsys.stdin.read()\n'
+        # Outlives this function on purpose: it is reaped at teardown.
+        child = subprocess.Popen([sys.executable, '-c', code, path, str(flags)],  # pylint: disable=consider-using-with
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        started.append(child)
+        assert child.stdout.readline() == b'ready\n'
+        return child
+
+    yield start
+    for child in started:
+        child.stdin.close()
+        child.wait(5)
+
+
+def unused_pid() -> int:
+    with open('/proc/sys/kernel/pid_max', encoding='ascii') as handle:
+        return int(handle.read()) + 1
+
+
+# --- identity ------------------------------------------------------------------------------------
+
+
+def test_peer_pid_of_qmp_socket_is_the_vm(start_vm):
+    vm = start_vm()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(vm.socket_path)
+        greeting = sock.makefile('rb').readline()
+        assert b'QMP' in greeting
+        assert peer_pid(sock) == vm.pid
+
+
+def test_peer_pid_of_socketpair_is_us():
+    left, right = socket.socketpair()
+    with left, right:
+        assert peer_pid(left) == os.getpid()
+
+
+def test_peer_pid_refuses_other_families():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        with pytest.raises(VMProcessError):
+            peer_pid(sock)
+
+
+def test_peer_pid_of_unconnected_unix_socket():
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        with pytest.raises(VMProcessError):
+            peer_pid(sock)
+
+
+def test_identity_alive_until_vm_stops(start_vm):
+    vm = start_vm()
+    identity = process_identity(vm.pid)
+    assert identity.pid == vm.pid and identity.start_time > 0
+    assert identity_alive(identity)
+    assert process_identity(vm.pid) == identity
+    vm.stop()
+    assert not identity_alive(identity)
+    with pytest.raises(VMProcessError):
+        process_identity(vm.pid)
+
+
+def test_same_pid_other_start_time_is_not_alive(start_vm):
+    vm = start_vm()
+    identity = process_identity(vm.pid)
+    assert not identity_alive(ProcessIdentity(vm.pid, identity.start_time + 1))
+    assert not identity_alive(ProcessIdentity(vm.pid, identity.start_time - 1))
+
+
+def test_zombie_is_not_alive():
+    with subprocess.Popen(['true']) as child:  # reaped only when the block ends
+        identity = process_identity(child.pid)
+        deadline = time.monotonic() + 5
+        # Not reaped yet: /proc still shows the pid, with state Z.
+        while identity_alive(identity) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not identity_alive(identity)
+        assert process_identity(child.pid) == identity
+
+
+def test_missing_process():
+    pid = unused_pid()
+    assert not identity_alive(ProcessIdentity(pid, 1))
+    for probe in (process_identity, command_line, open_images, held_taps):
+        with pytest.raises(VMProcessError):
+            probe(pid)
+
+
+def test_parse_stat_with_parentheses_and_spaces_in_comm():
+    tail = ' '.join(str(field) for field in range(4, 53))
+    line = f'4242 (a) b) (c ) ) S {tail}\n'
+    # Field 22 (start time) is the 19th number after the state: 4..21 precede it.
+    assert parse_stat(line) == ('S', 22)
+    assert parse_stat(f'7 (stratovirt) R {tail}') == ('R', 22)
+
+
+@pytest.mark.parametrize('line', ['', '12 (x) S 1 2', '12 x S ' + ' '.join(['1'] * 30), '12 (x) S ' + ' '.join(['a'] * 30)])
+def test_parse_stat_rejects_garbage(line):
+    with pytest.raises(ValueError):
+        parse_stat(line)
+
+
+def test_command_line_keeps_empty_and_spaced_arguments():
+    argv = [sys.executable, '-c', 'import sys; print(1, flush=True); sys.stdin.read()', '', 'two words', '-drive']
+    with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as child:
+        assert child.stdout.readline() == b'1\n'  # running the script, so past exec
+        assert command_line(child.pid) == argv
+        child.stdin.close()
+
+
+# --- images and taps -----------------------------------------------------------------------------
+
+
+def test_open_images_after_blockdev_add_on_250(start_vm, make_image, qmp_sessions):
+    vm = start_vm(profile='2.5.0')
+    direct_image, readonly_image = make_image('direct.img', 8), make_image('ro.img', 8)
+    assert not open_images(vm.pid)
+    qmp = qmp_sessions(vm)
+    assert qmp.execute('qmp_capabilities') == {'return': {}}
+    assert qmp.execute('blockdev-add', {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': direct_image, 'aio': 'native'},
+                                        'cache': {'direct': True}, 'read-only': False}) == {'return': {}}
+    assert qmp.execute('blockdev-add', {'node-name': 'drive-1', 'file': {'driver': 'file', 'filename': readonly_image},
+                                        'cache': {'direct': False}, 'read-only': True}) == {'return': {}}
+    # 2.5.0 opens images at blockdev-add, before any device_add.
+    assert open_images(vm.pid) == [OpenImage(os.path.realpath(direct_image), writable=True, direct=True),
+                                   OpenImage(os.path.realpath(readonly_image), writable=False, direct=False)]
+
+
+def test_open_images_follow_plug_and_unplug_on_210(start_vm, make_image, qmp_sessions):
+    vm = start_vm(profile='2.1.0')
+    image = make_image('disk.img', 8)
+    qmp = qmp_sessions(vm)
+    qmp.execute('qmp_capabilities')
+    assert qmp.execute('blockdev-add', {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': image},
+                                        'cache': {'direct': False}, 'read-only': False}) == {'return': {}}
+    assert not open_images(vm.pid)  # 2.1.0 opens the image at device_add
+    assert qmp.execute('device_add', {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x0'}) == {'return': {}}
+    assert open_images(vm.pid) == [OpenImage(os.path.realpath(image), True, False)]
+    assert qmp.execute('device_del', {'id': 'drive-0'}) == {'return': {}}
+    assert not open_images(vm.pid)
+
+
+def test_open_images_of_cold_plugged_rootfs(start_vm, make_image, tmp_path):
+    image = make_image('rootfs.img', 8)
+    link = tmp_path / 'rootfs-link.img'
+    link.symlink_to(image)
+    vm = start_vm(cmdline=[arg.replace('IMG', str(link)) for arg in ROOTFS_CMDLINE])
+    images = open_images(vm.pid)
+    assert images == [OpenImage(os.path.realpath(image), writable=True, direct=False)]
+    # The simulator's stderr goes to a regular file, but fds 0-2 are never images.
+    assert os.path.realpath(vm.stderr_path) not in [entry.path for entry in images]
+
+
+def test_held_taps_after_nic_plug_on_210(start_vm, host_tap, qmp_sessions):
+    vm = start_vm(profile='2.1.0')
+    tap = host_tap()
+    assert not held_taps(vm.pid)
+    qmp = qmp_sessions(vm)
+    qmp.execute('qmp_capabilities')
+    assert qmp.execute('netdev_add', {'id': 'net-0', 'ifname': tap}) == {'return': {}}
+    assert qmp.execute('device_add', {'id': 'net-0', 'driver': 'virtio-net-mmio', 'addr': '0x0'}) == {'return': {}}
+    assert held_taps(vm.pid) == [tap]
+    assert not open_images(vm.pid)  # /dev/net/tun is a character device, not an image
+
+
+def test_simulator_argv_cold_plugged_devices(start_vm, make_image, host_tap, tmp_path):
+    image, tap = make_image('rootfs.img', 8), host_tap()
+    qmp_path = str(tmp_path / 'unused-qmp.sock')
+    cmdline = [arg.replace('IMG', image) for arg in ROOTFS_CMDLINE] + [
+        '-netdev', f'tap,id=n0,ifname={tap}', '-device', 'virtio-net-device,netdev=n0,id=n0,mac=52:54:00:00:00:01',
+        '-qmp', f'unix:{qmp_path},server,nowait']
+    vm = start_vm(cmdline=cmdline)
+    argv = command_line(vm.pid)
+    assert argv[argv.index('--') + 1:] == cmdline
+    assert cold_plugged_devices(argv) == [
+        ColdPlugged('rootfs', 'disk', 'virtio-blk-device', image, None, False,
+                    {'file': image, 'readonly': 'off', 'direct': 'off', 'drive': 'rootfs'}),
+        ColdPlugged('n0', 'nic', 'virtio-net-device', None, tap, None, {'ifname': tap, 'netdev': 'n0', 'mac': '52:54:00:00:00:01'})]
+    assert machine_type(argv) == 'microvm'  # the simulator's own --machine
+    assert qmp_socket_path(argv) == qmp_path
+    assert held_taps(vm.pid) == [tap]
+
+
+# --- command lines -------------------------------------------------------------------------------
+
+
+MICRO = ('stratovirt -machine microvm -kernel /path/vmlinux.bin -smp 1 -m 1024 '
+         '-append console=ttyS0_pci=off_root=/dev/vda '
+         '-drive file=/path/rootfs.ext4,id=rootfs,readonly=off,direct=off '
+         '-device virtio-blk-device,drive=rootfs,id=rootfs '
+         '-netdev tap,id=n0,ifname=tap0 -device virtio-net-device,netdev=n0,id=n0 '
+         '-qmp unix:/path/qmp.sock,server,nowait -serial stdio').split()
+STANDARD = ('stratovirt -machine q35 -kernel /path/bzImage -smp 1 -m 2G '
+            '-drive file=/path/OVMF_CODE.fd,if=pflash,unit=0,readonly=true -drive file=/path/OVMF_VARS.fd,if=pflash,unit=1 '
+            '-drive file=/path/rootfs,id=rootfs,readonly=off,direct=off '
+            '-device virtio-blk-pci,drive=rootfs,id=blk0,bus=pcie.0,addr=0x2 '
+            '-device pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3 '
+            '-device pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x4 '
+            '-netdev tap,id=net0,ifname=tap1,vhost=on -device virtio-net-pci,netdev=net0,id=nic0,bus=pcie.1,addr=0x0,mac=52:54:00:12:34:56 '
+            '-qmp unix:/path/qmp.sock,server,nowait -serial stdio').split()
+
+
+def test_micro_vm_command_line():
+    assert cold_plugged_devices(MICRO) == [
+        ColdPlugged('rootfs', 'disk', 'virtio-blk-device', '/path/rootfs.ext4', None, False,
+                    {'file': '/path/rootfs.ext4', 'readonly': 'off', 'direct': 'off', 'drive': 'rootfs'}),
+        ColdPlugged('n0', 'nic', 'virtio-net-device', None, 'tap0', None, {'ifname': 'tap0', 'netdev': 'n0'})]
+    assert machine_type(MICRO) == 'microvm'
+    assert qmp_socket_path(MICRO) == '/path/qmp.sock'
+
+
+def test_standard_vm_command_line_skips_pflash_and_root_ports():
+    devices = cold_plugged_devices(STANDARD)
+    assert [(dev.id, dev.kind, dev.driver, dev.path, dev.ifname, dev.read_only) for dev in devices] == [
+        ('blk0', 'disk', 'virtio-blk-pci', '/path/rootfs', None, False),
+        ('nic0', 'nic', 'virtio-net-pci', None, 'tap1', None)]
+    assert devices[0].options['bus'] == 'pcie.0' and devices[0].options['addr'] == '0x2' and devices[0].options['drive'] == 'rootfs'
+    assert devices[1].options == {'ifname': 'tap1', 'vhost': 'on', 'netdev': 'net0', 'bus': 'pcie.1', 'addr': '0x0', 'mac': '52:54:00:12:34:56'}
+    assert machine_type(STANDARD) == 'q35'
+
+
+def test_transcript_launch_lines():
+    micro = ("stratovirt -name qa -machine microvm -smp 1 -m 256 -kernel GUEST -initrd INITRD -append console=ttyS0 "
+             "-qmp unix:/srv/vm/qa/qmp.sock,server,nowait -serial file,path=/srv/vm/qa/serial.log").split()
+    assert not cold_plugged_devices(micro)
+    assert qmp_socket_path(micro) == '/srv/vm/qa/qmp.sock'
+    standard = ("stratovirt -name vm1 -machine q35 -smp 1 -m 512 "
+                "-drive file=OVMF_CODE.fd,if=pflash,unit=0,readonly=true -drive file=OVMF_VARS.fd,if=pflash,unit=1 "
+                "-device pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3 "
+                "-device pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x4 "
+                "-qmp unix:/srv/vm/vm1/qmp.sock,server,nowait -serial file,path=/srv/vm/vm1/serial.log "
+                "-drive file=/srv/vm/disk3.img,id=rootfs,readonly=off,direct=off").split()
+    # A drive no device uses is a backend only: listed with driver '' (its id and image are taken).
+    assert cold_plugged_devices(standard) == [
+        ColdPlugged('rootfs', 'disk', '', '/srv/vm/disk3.img', None, False, {'file': '/srv/vm/disk3.img', 'readonly': 'off', 'direct': 'off'})]
+    assert machine_type(standard) == 'q35'
+
+
+@pytest.mark.parametrize('word, expected', [('on', True), ('true', True), ('off', False), ('false', False), ('maybe', None)])
+def test_readonly_values(word, expected):
+    argv = ['-drive', f'file=/i,id=d,readonly={word}', '-device', 'virtio-blk-device,drive=d,id=d']
+    assert cold_plugged_devices(argv)[0].read_only is expected
+
+
+def test_option_spellings_and_free_text():
+    argv = ['x', '-append', '-drive file=/bad,id=bad', '--drive', 'id=d,file=/good', '-device', 'virtio-blk-device,drive=d,id=v',
+            '-device', 'virtio-net-device,netdev=missing,id=n', '-netdev', 'tap,id=spare,fd=5', '-M', 'type=virt,gic-version=3',
+            '-qmp', 'tcp:127.0.0.1:4444,server', '-device']
+    assert cold_plugged_devices(argv) == [
+        ColdPlugged('v', 'disk', 'virtio-blk-device', '/good', None, False, {'file': '/good', 'drive': 'd'}),
+        ColdPlugged('n', 'nic', 'virtio-net-device', None, None, None, {'netdev': 'missing'}),
+        ColdPlugged('spare', 'nic', '', None, None, None, {'fd': '5'})]
+    assert machine_type(argv) == 'virt'
+    assert qmp_socket_path(argv) is None
+    assert machine_type([]) is None and qmp_socket_path([]) is None and not cold_plugged_devices([])
+
+
+# --- writers -------------------------------------------------------------------------------------
+
+
+def test_writers_of_sees_a_read_write_holder(make_image, holder, tmp_path):
+    image = make_image('shared.img', 1)
+    child = holder(image, os.O_RDWR)
+    assert writers_of(image, exclude_pid=os.getpid()) == [child.pid]
+    assert not writers_of(image, exclude_pid=child.pid)
+    link = tmp_path / 'alias.img'
+    link.symlink_to(image)
+    hard = tmp_path / 'hard.img'
+    os.link(image, str(hard))
+    assert writers_of(str(link), exclude_pid=0) == [child.pid]
+    assert writers_of(str(hard), exclude_pid=0) == [child.pid]
+
+
+def test_writers_of_ignores_readers_and_missing_files(make_image, holder, tmp_path):
+    image = make_image('ro.img', 1)
+    holder(image, os.O_RDONLY)
+    assert not writers_of(image, exclude_pid=0)
+    assert not writers_of(str(tmp_path / 'missing.img'), exclude_pid=0)
+
+
+def test_writers_of_sees_a_vm(start_vm, make_image):
+    image = make_image('rootfs.img', 8)
+    vm = start_vm(cmdline=[arg.replace('IMG', image) for arg in ROOTFS_CMDLINE])
+    assert writers_of(image, exclude_pid=os.getpid()) == [vm.pid]
+    assert not writers_of(image, exclude_pid=vm.pid)
