@@ -149,6 +149,13 @@ class QMPClient:
         else:
             hand_over_until_greeting(sock)
 
+    @property
+    def connection(self) -> socket.socket:
+        """The connected socket, for host-side facts such as the peer's pid (``SO_PEERCRED``)."""
+        if self._sock is None:
+            raise QMPConnectionError('not connected to %s' % self.socket_path, self.socket_path)
+        return self._sock
+
     def close(self) -> None:
         """Close the connection (never a half-close: StratoVirt spins on a half-closed peer)."""
         sock, self._sock = self._sock, None

@@ -1,0 +1,189 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Declared device vs current devices -> the ordered QMP commands that make the VM match (micro VM).
+
+Private to the stratovirt.qmp collection: may change in any release.
+Pure: no I/O. Everything refused here is refused before any command is sent.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import List, NamedTuple, Optional
+
+from ._device_record import DeviceEntry
+from ._device_spec import KIND_DISK, DeviceSpec
+from ._errors import DeviceInputError
+from ._stratovirt import MICRO_BACKENDS
+from ._vm_state import SLOTS, SOURCE_COLD, CurrentDevice, VMState
+
+PURPOSE_UNPLUG = 'unplug'
+PURPOSE_BACKEND = 'backend'
+PURPOSE_DEVICE = 'device'
+LABEL = {KIND_DISK: 'disk', 'nic': 'NIC'}
+
+
+class Step(NamedTuple):
+    execute: str
+    arguments: dict
+    purpose: str
+    device_id: str
+
+    @property
+    def command(self) -> dict:
+        return {'execute': self.execute, 'arguments': self.arguments}
+
+
+class Plan(NamedTuple):
+    steps: List[Step]
+    before: Optional[dict]
+    after: Optional[dict]
+    entry: Optional[DeviceEntry] = None       # the record entry once the plan is applied
+    auto_slot: bool = False                    # the slot was chosen here, not given by the task
+
+    @property
+    def commands(self) -> List[dict]:
+        return [step.command for step in self.steps]
+
+
+def _label(spec_or_device) -> str:
+    return '%s %s' % (LABEL[spec_or_device.kind], spec_or_device.id)
+
+
+def differences(current: CurrentDevice, spec: DeviceSpec) -> List[str]:
+    """What differs between a present device and the task, field by field; unknown fields are not guessed."""
+    found = []
+
+    def compare(name, have, want):
+        if want is not None and have is not None and have != want:
+            found.append('%s: %r -> %r' % (name, have, want))
+
+    compare('addr', None if current.slot is None else '0x%x' % current.slot, None if spec.slot is None else '0x%x' % spec.slot)
+    options = current.options
+    if spec.kind == KIND_DISK:
+        compare('path', current.path, os.path.realpath(spec.path))
+        compare('read_only', options.get('read_only'), spec.read_only)
+        if current.source != SOURCE_COLD:
+            compare('direct', options.get('direct'), spec.direct)
+            compare('aio', options.get('aio'), spec.aio)
+        compare('serial', options.get('serial'), spec.serial)
+    else:
+        compare('ifname', current.ifname, spec.ifname)
+        compare('mac', options.get('mac'), spec.mac)
+    return found
+
+
+def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
+    """:raises DeviceInputError: the task cannot be met safely; nothing must be sent."""
+    current = state.devices.get(spec.id)
+    before = current.view() if current else None
+    if current is not None and current.kind != spec.kind:
+        raise DeviceInputError('id %s is already used by %s; disks and NICs of a VM share one id space (a disk backend '
+                               'plugged as a NIC, or the reverse, kills StratoVirt): choose another id'
+                               % (spec.id, _label(current)))
+    if spec.state == 'absent':
+        if current is None:
+            return Plan([], None, None)
+        _check_may_unplug(current, spec, 'unplug it')
+        return Plan([Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id)], before, None)
+    if current is not None:
+        found = differences(current, spec)
+        if not found:
+            return Plan([], before, before)
+        if spec.on_change != 'replace':
+            raise DeviceInputError('%s is plugged but differs from the task (%s); hot-plugged devices cannot be changed in '
+                                   'place: set on_change=replace to unplug and plug it again (disruptive to the guest), '
+                                   'or change the task' % (_label(spec), '; '.join(found)))
+        _check_may_unplug(current, spec, 'replace it')
+    unplug = [Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id)] if current is not None else []
+    plug, entry, auto_slot = _plug_steps(state, spec, replacing=current)
+    after = CurrentDevice(spec.id, spec.kind, entry.slot, path=entry.path, ifname=entry.ifname, options=entry.options).view()
+    return Plan(unplug + plug, before, after, entry, auto_slot)
+
+
+def _check_may_unplug(current: CurrentDevice, spec: DeviceSpec, action: str) -> None:
+    if current.source == SOURCE_COLD and not spec.allow_cold_unplug:
+        raise DeviceInputError('%s is cold-plugged on the VM\'s command line; the collection never unplugs such a device '
+                               'unless the task sets allow_cold_unplug=true to %s' % (_label(spec), action))
+
+
+def _plug_steps(state: VMState, spec: DeviceSpec, replacing: Optional[CurrentDevice]):
+    dialect = state.dialect
+    others = {device_id: device for device_id, device in state.devices.items() if device_id != spec.id}
+    if len(others) + len(state.held_after_unplug) >= MICRO_BACKENDS:
+        raise DeviceInputError('cannot plug %s: the VM already has %d backends registered, the most a micro VM takes (%s)'
+                               % (_label(spec), MICRO_BACKENDS, ', '.join(sorted(others))))
+    if spec.slot is None and replacing is not None and replacing.slot is not None:
+        spec = spec._replace(slot=replacing.slot)   # a replaced device keeps its slot unless the task moves it
+    slot, auto_slot = _choose_slot(state, spec, others)
+    if spec.kind == KIND_DISK:
+        _check_disk(state, spec, others)
+        aio = spec.aio if spec.aio is not None else dialect.default_aio(spec.direct)
+        options = {'read_only': spec.read_only, 'direct': spec.direct, 'aio': aio}
+        if spec.serial is not None:
+            options['serial'] = spec.serial
+        path = os.path.realpath(spec.path)
+        steps = [Step('blockdev-add', dialect.disk_backend(spec.id, path, spec.read_only, spec.direct, aio), PURPOSE_BACKEND,
+                      spec.id),
+                 Step('device_add', dialect.micro_disk_device(spec.id, slot, spec.serial), PURPOSE_DEVICE, spec.id)]
+        entry = DeviceEntry(spec.id, 'disk', slot=slot, path=path, options=options)
+    else:
+        _check_nic(state, spec, others)
+        options = {'mac': spec.mac} if spec.mac is not None else {}
+        steps = [Step('netdev_add', dialect.nic_backend(spec.id, spec.ifname), PURPOSE_BACKEND, spec.id),
+                 Step('device_add', dialect.micro_nic_device(spec.id, slot, spec.mac), PURPOSE_DEVICE, spec.id)]
+        entry = DeviceEntry(spec.id, 'nic', slot=slot, ifname=spec.ifname, options=options)
+    return steps, entry, auto_slot
+
+
+def _choose_slot(state: VMState, spec: DeviceSpec, others) -> tuple:
+    limit = SLOTS[spec.kind]
+    used = {device.slot: device.id for device in others.values() if device.kind == spec.kind and device.slot is not None}
+    if spec.slot is not None:
+        if spec.slot >= limit:
+            raise DeviceInputError('addr 0x%x of %s is beyond the %d %s slots of a micro VM (0x0-0x%x)'
+                                   % (spec.slot, _label(spec), limit, LABEL[spec.kind], limit - 1))
+        if spec.slot in used:
+            taken_by = '%s %s' % (LABEL[spec.kind], used[spec.slot])
+            raise DeviceInputError('addr 0x%x of %s is taken by %s' % (spec.slot, _label(spec), taken_by))
+        return spec.slot, False
+    for slot in range(limit):
+        if slot not in used:
+            return slot, True
+    holders = ', '.join(used[slot] for slot in sorted(used))
+    raise DeviceInputError('no free %s slot for %s: all %d are taken (%s)' % (LABEL[spec.kind], _label(spec), limit, holders))
+
+
+def _check_disk(state: VMState, spec: DeviceSpec, others) -> None:
+    dialect = state.dialect
+    path = os.path.realpath(spec.path)
+    for device in others.values():
+        if device.path and os.path.realpath(device.path) == path:
+            what = 'the VM\'s own cold-plugged disk' if device.source == SOURCE_COLD else 'already plugged as'
+            raise DeviceInputError('image %s of %s is %s %s; an image must not be attached twice (and never the VM\'s '
+                                   'boot/rootfs image)' % (spec.path, _label(spec), what, device.id))
+    if spec.aio is not None and not dialect.knows_aio:
+        raise DeviceInputError('disk %s: aio needs StratoVirt 2.3.0 or later; this VM runs %s: leave aio unset'
+                               % (spec.id, dialect.release_text))
+    if dialect.requires_aio_with_direct and spec.aio == 'off' and spec.direct:
+        raise DeviceInputError('disk %s: StratoVirt %s refuses aio=off with direct=true; use aio=native (default) or '
+                               'direct=false' % (spec.id, dialect.release_text))
+    if spec.aio == 'native' and not spec.direct:
+        raise DeviceInputError('disk %s: aio=native needs direct=true' % spec.id)
+    if spec.serial is not None and not dialect.micro_uses_serial_and_mac:
+        raise DeviceInputError('disk %s: a micro VM honours serial from StratoVirt 2.5.0; this VM runs %s and would '
+                               'ignore it: leave serial unset' % (spec.id, dialect.release_text))
+
+
+def _check_nic(state: VMState, spec: DeviceSpec, others) -> None:
+    dialect = state.dialect
+    for device in others.values():
+        if device.ifname == spec.ifname:
+            raise DeviceInputError('tap %s of %s is already used by NIC %s of this VM' % (spec.ifname, _label(spec), device.id))
+    if spec.ifname in state.held_after_unplug:
+        raise DeviceInputError('tap %s is still held by this VM after NIC %s was unplugged (a StratoVirt %s defect): it '
+                               'cannot be plugged again until the VM restarts; use another tap'
+                               % (spec.ifname, state.held_after_unplug[spec.ifname], dialect.release_text))
+    if spec.mac is not None and not dialect.micro_uses_serial_and_mac:
+        raise DeviceInputError('NIC %s: a micro VM honours mac from StratoVirt 2.5.0; this VM runs %s and would ignore '
+                               'it: leave mac unset' % (spec.id, dialect.release_text))

@@ -1,0 +1,173 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A VM's current devices, from the device record checked against the host view of the VM process.
+
+Private to the stratovirt.qmp collection: may change in any release.
+StratoVirt cannot report its devices, so see docs/device-state.md for how the
+record, the process's open images and taps, and its command line are combined.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, List, NamedTuple, Optional
+
+from ._device_record import DeviceEntry, DeviceRecord, record_path_for
+from ._device_spec import KIND_DISK, KIND_NIC, DeviceSpec
+from ._stratovirt import MICRO_DISK_SLOTS, MICRO_NIC_SLOTS, Dialect
+from ._vm_process import (
+    ProcessIdentity,
+    cold_plugged_devices,
+    held_taps,
+    open_images,
+    process_identity,
+)
+
+SOURCE_RECORD = 'record'
+SOURCE_COLD = 'cold-plugged'
+SOURCE_ADOPTED = 'adopted'
+SLOTS = {KIND_DISK: MICRO_DISK_SLOTS, KIND_NIC: MICRO_NIC_SLOTS}
+
+
+class CurrentDevice(NamedTuple):
+    id: str
+    kind: str
+    slot: Optional[int]
+    path: Optional[str] = None
+    ifname: Optional[str] = None
+    options: Dict = {}
+    source: str = SOURCE_RECORD
+
+    def view(self) -> dict:
+        """The device as ``before``/``after``/``device`` show it."""
+        shown = {'id': self.id, 'kind': self.kind, 'addr': None if self.slot is None else '0x%x' % self.slot,
+                 'source': self.source}
+        if self.kind == KIND_DISK:
+            shown['path'] = self.path
+        else:
+            shown['ifname'] = self.ifname
+        shown.update(self.options)
+        return shown
+
+
+def _real(path: Optional[str]) -> Optional[str]:
+    return os.path.realpath(path) if path else path
+
+
+class VMState:
+    """What is plugged into one VM now. Build it with :func:`gather`."""
+
+    def __init__(self, dialect: Dialect, identity: ProcessIdentity, record: DeviceRecord) -> None:
+        self.dialect = dialect
+        self.identity = identity
+        self.record = record
+        self.devices: Dict[str, CurrentDevice] = {}
+        self.images: List[str] = []
+        self.taps: List[str] = []
+        self.held_after_unplug: Dict[str, str] = {}   # tap -> id of a 2.5.0 NIC unplugged with its tap kept
+        self.cold_ids: List[str] = []
+        self.repairs: List[str] = []
+
+    # -- reading --------------------------------------------------------
+
+    def slots_in_use(self, kind: str) -> Dict[int, str]:
+        return {device.slot: device.id for device in self.devices.values() if device.kind == kind and device.slot is not None}
+
+    def backends_in_use(self) -> int:
+        return len(self.devices) + len(self.held_after_unplug)
+
+    def lowest_free_slot(self, kind: str) -> Optional[int]:
+        used = self.slots_in_use(kind)
+        for slot in range(SLOTS[kind]):
+            if slot not in used:
+                return slot
+        return None
+
+    def device_with_path(self, path: str) -> Optional[CurrentDevice]:
+        for device in self.devices.values():
+            if device.path and _real(device.path) == _real(path):
+                return device
+        return None
+
+    def device_with_tap(self, ifname: str) -> Optional[CurrentDevice]:
+        for device in self.devices.values():
+            if device.ifname == ifname:
+                return device
+        return None
+
+    def adopt_if_unexplained(self, spec: DeviceSpec) -> None:
+        """A device this run declares and the VM visibly holds, unknown to the record (deleted, or written by a
+        run that died): take it as present rather than plugging it a second time. Its slot stays unknown."""
+        if spec.id in self.devices or spec.state != 'present':
+            return
+        if spec.kind == KIND_DISK and spec.path and _real(spec.path) in self.images and self.device_with_path(spec.path) is None:
+            self.devices[spec.id] = CurrentDevice(spec.id, KIND_DISK, None, path=_real(spec.path), source=SOURCE_ADOPTED)
+        elif spec.kind == KIND_NIC and spec.ifname in self.taps and self.device_with_tap(spec.ifname) is None \
+                and spec.ifname not in self.held_after_unplug:
+            self.devices[spec.id] = CurrentDevice(spec.id, KIND_NIC, None, ifname=spec.ifname, source=SOURCE_ADOPTED)
+        else:
+            return
+        self.repairs.append('%s %s was found attached to the VM but not in the device record; it is taken as present '
+                            '(its slot is unknown)' % (spec.kind, spec.id))
+
+    # -- building -------------------------------------------------------
+
+    def add_cold_plugged(self, argv: List[str]) -> None:
+        next_slot = {KIND_DISK: 0, KIND_NIC: 0}
+        for cold in cold_plugged_devices(argv):
+            if not cold.driver:
+                continue
+            slot = next_slot[cold.kind]
+            next_slot[cold.kind] += 1
+            self.cold_ids.append(cold.id)
+            entry = self.record.get(cold.id)
+            if entry is not None and entry.state == 'tap-held':
+                continue
+            if cold.kind == KIND_DISK and _real(cold.path) in self.images:
+                self.devices[cold.id] = CurrentDevice(cold.id, KIND_DISK, slot, path=_real(cold.path),
+                                                      options={'read_only': bool(cold.read_only)}, source=SOURCE_COLD)
+            elif cold.kind == KIND_NIC and cold.ifname in self.taps:
+                self.devices[cold.id] = CurrentDevice(cold.id, KIND_NIC, slot, ifname=cold.ifname, source=SOURCE_COLD)
+
+    def add_recorded(self) -> None:
+        for entry in list(self.record.devices.values()):
+            if entry.id in self.devices:
+                continue
+            if entry.state == 'tap-held':
+                if entry.ifname in self.taps:
+                    self.held_after_unplug[entry.ifname] = entry.id
+                else:
+                    self.record.remove(entry.id)
+                continue
+            if self._host_confirms(entry):
+                self.devices[entry.id] = CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path,
+                                                       ifname=entry.ifname, options=dict(entry.options))
+            else:
+                self.record.remove(entry.id)
+                self.repairs.append('%s %s was in the device record but the VM no longer holds its %s; the record entry '
+                                    'was dropped' % (entry.kind, entry.id, 'image' if entry.kind == KIND_DISK else 'tap'))
+
+    def _host_confirms(self, entry: DeviceEntry) -> bool:
+        if entry.kind == KIND_DISK:
+            return _real(entry.path) in self.images
+        return entry.ifname in self.taps
+
+
+def gather(socket_path: str, dialect: Dialect, pid: int, argv: List[str]) -> VMState:
+    """Read the record and the host view of the VM process ``pid`` (whose command line is ``argv``).
+
+    :raises VMProcessError: the VM process cannot be inspected.
+    :raises RecordError: the record cannot be trusted.
+    """
+    identity = process_identity(pid)
+    record = DeviceRecord(record_path_for(socket_path), identity.pid, identity.start_time)
+    record.load()
+    state = VMState(dialect, identity, record)
+    if record.discarded:
+        state.repairs.append('the device record belonged to an earlier VM process (pid %s); it was discarded'
+                             % record.discarded.get('pid'))
+    state.images = [image.path for image in open_images(identity.pid)]
+    state.taps = held_taps(identity.pid)
+    state.add_cold_plugged(argv)
+    state.add_recorded()
+    return state
