@@ -1,0 +1,101 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Options and attributes shared by the stratovirt.qmp device modules."""
+
+    DOCUMENTATION = r'''
+options:
+  socket:
+    description:
+      - Path of the VM's QMP Unix socket, as given to StratoVirt with C(-qmp unix:PATH,server,nowait).
+      - The collection keeps two files next to it, C(PATH.lock) (serialises runs) and C(PATH.devices.json)
+        (the record of the devices it plugged), so the directory must be writable.
+      - If not set, the environment variable E(STRATOVIRT_QMP_SOCKET) is used.
+      - Set it once for a play with C(module_defaults) and the group C(group/stratovirt.qmp.stratovirt).
+    type: path
+    required: true
+  timeout:
+    description:
+      - Seconds allowed for the QMP greeting and for each reply, and for the per-VM lock.
+      - StratoVirt serves one client at a time. A monitor already in use is refused at once, without connecting.
+    type: float
+    default: 10.0
+  machine:
+    description:
+      - The VM's machine type. V(auto) reads it from the VM's command line (C(-machine microvm)), and
+        otherwise asks StratoVirt with a C(blockdev-del) of a node that does not exist, which changes nothing.
+      - In check mode no such probe is sent; set V(micro) or V(standard) when the command line does not tell.
+      - This release hot-plugs on micro VMs only.
+    type: str
+    choices: [auto, micro, standard]
+    default: auto
+  id:
+    description:
+      - Device id. It is also the name of the backend (C(node-name) of C(blockdev-add), C(id) of C(netdev_add)),
+        as StratoVirt requires on a micro VM.
+      - Disks and NICs of one VM share one id space.
+      - 1-64 letters, digits, C(.), C(_) or C(-), starting with a letter or digit.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) plugs the device if it is not there; V(absent) unplugs it with C(device_del) if it is.
+    type: str
+    choices: [present, absent]
+    default: present
+  addr:
+    description:
+      - Slot of the device, written V("0x1") (or V("1")). On a micro VM disks have slots V(0x0)-V(0x3) and NICs
+        V(0x0)-V(0x1); V(0x0) is the guest's first device of that kind (C(vda), C(eth0)).
+      - When omitted with O(state=present), the lowest free slot is used for a new device, and the slot of a
+        present device is not compared.
+    type: str
+  on_change:
+    description:
+      - What to do when the device is present but differs from the task (another image, slot, tap, options).
+        A hot-plugged device cannot be changed in place.
+      - V(fail) fails before sending anything and lists the differences.
+      - V(replace) unplugs the device and plugs it again as declared. B(This is disruptive to the guest),
+        which loses the device for a moment; unmount or down it first.
+    type: str
+    choices: [fail, replace]
+    default: fail
+  allow_cold_unplug:
+    description:
+      - Devices cold-plugged on the VM's command line (the rootfs above all) are never unplugged or replaced
+        unless this is V(true).
+    type: bool
+    default: false
+notes:
+  - StratoVirt cannot report its hot-plugged devices (C(query-block) and the like answer C([])). The modules keep a
+    record of what they plugged, bound to the VM process (a restarted VM voids it), and check it against what the
+    host shows of the VM process (open images, held taps, its command line) before every change.
+    See C(docs/device-state.md) in the collection.
+  - Runs against one VM are serialised by a lock; runs against different VMs are independent.
+  - Needs the same user as StratoVirt, or root, on the hypervisor host.
+requirements:
+  - Python 3.8 or later on the hypervisor host, Linux C(/proc).
+'''
+
+    ATTRIBUTES = r'''
+attributes:
+  check_mode:
+    description: Can run in check mode and return the QMP commands that would be sent, without sending any.
+    support: full
+  diff_mode:
+    description: Returns the device before and after in C(diff) mode.
+    support: full
+  platform:
+    description: Runs on the hypervisor host, which must be Linux.
+    support: full
+    platforms: posix
+  action_group:
+    description: Use C(group/stratovirt.qmp.stratovirt) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - stratovirt.qmp.stratovirt
+'''

@@ -1,0 +1,146 @@
+#!/usr/bin/python
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: stratovirt_disk
+short_description: Hot-plug or unplug a disk of a running StratoVirt VM through QMP
+version_added: 0.1.0
+description:
+  - Makes one disk of a running StratoVirt micro VM match the task, changing only what differs.
+  - Plugs with C(blockdev-add) then C(device_add) (driver C(virtio-blk-mmio)); unplugs with C(device_del),
+    which on a micro VM removes the backend too.
+  - If C(device_add) fails after C(blockdev-add) succeeded, the backend is removed again before the task fails,
+    so a re-run converges.
+  - Refuses, before sending anything, what is known to harm the VM or its data, for example an id already used by
+    a NIC, an image attached twice or held read-write by another process, the VM's own rootfs.
+author:
+  - stratovirt.qmp contributors (@stratovirt-qmp)
+extends_documentation_fragment:
+  - stratovirt.qmp.stratovirt
+  - stratovirt.qmp.stratovirt.attributes
+options:
+  path:
+    description:
+      - Image file or block device to attach. Required with O(state=present).
+      - It must not be the VM's boot or rootfs image, nor be attached to this or another VM already.
+    type: path
+  read_only:
+    description: Attach the image read-only.
+    type: bool
+    default: false
+  direct:
+    description:
+      - Open the image with O_DIRECT (C(cache.direct)). tmpfs does not support it.
+    type: bool
+    default: true
+  aio:
+    description:
+      - Asynchronous I/O engine (C(file.aio)).
+      - When omitted, chosen to suit the StratoVirt release. Before 2.3.0 there is no such setting, and none is
+        sent. From 2.3.0 StratoVirt refuses direct I/O without one, and V(native) is sent when O(direct=true).
+      - Setting it on a release before 2.3.0 is an error. Quote V('off') in YAML, which otherwise reads it as false.
+    type: str
+    choices: ['off', native, threads, iouring]
+  serial:
+    description:
+      - Serial number the guest sees (at most 20 characters), the reliable way to find the disk in the guest.
+      - A micro VM honours it from StratoVirt 2.5.0; on older releases setting it is an error.
+    type: str
+'''
+
+EXAMPLES = r'''
+- name: Plug an image as the second disk (vdb) of a micro VM
+  stratovirt.qmp.stratovirt_disk:
+    socket: /srv/vm/qa/qmp.sock
+    id: drive-0
+    path: /srv/vm/disk0.img
+    addr: "0x1"
+
+- name: Set the socket once for several devices
+  module_defaults:
+    group/stratovirt.qmp.stratovirt:
+      socket: /srv/vm/qa/qmp.sock
+  block:
+    - name: Plug a read-only data disk in the lowest free slot
+      stratovirt.qmp.stratovirt_disk:
+        id: data-ro
+        path: /srv/vm/data.img
+        read_only: true
+
+    - name: Unplug it again
+      stratovirt.qmp.stratovirt_disk:
+        id: data-ro
+        state: absent
+
+- name: Move a disk to another image, unplugging and plugging it again (disruptive)
+  stratovirt.qmp.stratovirt_disk:
+    socket: /srv/vm/qa/qmp.sock
+    id: drive-0
+    path: /srv/vm/disk1.img
+    on_change: replace
+'''
+
+RETURN = r'''
+commands:
+  description:
+    - The QMP commands sent, in order (in check mode, those that would be sent). Empty when nothing differed.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {"execute": "blockdev-add", "arguments": {"node-name": "drive-0", "file": {"driver": "file", "filename": "/srv/vm/disk0.img"},
+       "cache": {"direct": true}, "read-only": false}}
+    - {"execute": "device_add", "arguments": {"id": "drive-0", "driver": "virtio-blk-mmio", "addr": "0x1"}}
+device:
+  description: The disk as it now is (as it would be, in check mode), or null when absent.
+  returned: always
+  type: dict
+  sample: {"id": "drive-0", "kind": "disk", "addr": "0x1", "path": "/srv/vm/disk0.img", "read_only": false,
+           "direct": true, "aio": null, "source": "record"}
+  contains:
+    id:
+      description: Device id.
+      type: str
+    kind:
+      description: V(disk).
+      type: str
+    addr:
+      description: Slot, or null when a device found attached but missing from the record has an unknown slot.
+      type: str
+    path:
+      description: Real path of the image.
+      type: str
+    source:
+      description: >-
+        Where the knowledge comes from, V(record) (plugged by this collection), V(cold-plugged) (the VM's
+        command line) or V(adopted) (found attached to the VM but missing from the record).
+      type: str
+stratovirt:
+  description: What was found of the VM.
+  returned: when the VM was reached
+  type: dict
+  sample: {"release": "2.1.0", "machine": "micro", "pid": 4242}
+  contains:
+    release:
+      description: StratoVirt release, from C(query-version).
+      type: str
+    machine:
+      description: V(micro) or V(standard).
+      type: str
+    pid:
+      description: Process id of the VM.
+      type: int
+'''
+
+from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import run_device_module
+
+
+def main():
+    run_device_module('disk')
+
+
+if __name__ == '__main__':
+    main()
