@@ -15,7 +15,7 @@ export PATH := $(BIN):$(PATH)
 .PHONY: demo test deps venv collection sanity pytest clean
 
 demo: venv collection
-	PYTHONPATH=$(COLLECTIONS) $(BIN)/python tests/demo/client_smoke.py
+	PYTHONPATH=$(COLLECTIONS) $(BIN)/python tests/demo/run_demo.py
 
 test: deps venv collection sanity pytest
 
