@@ -47,7 +47,7 @@ sanity: venv collection
 	cd $(COLLECTION) && $(BIN)/ansible-test sanity --python 3.11 --local --color no
 
 pytest: venv collection
-	cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/simulator tests/replay
+	cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/simulator tests/replay tests/integration
 
 clean:
 	rm -rf $(BUILD) $(VENV) .build

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
@@ -13,10 +12,9 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'simulator'))
 
-from simctl import SimulatedVM  # noqa: E402  pylint: disable=wrong-import-position
+from simctl import SimulatedVM, new_tap_name  # noqa: E402  pylint: disable=wrong-import-position
 
 FIGURES = []
-_TAP_NUMBERS = itertools.count()
 
 
 def pytest_runtest_logreport(report):
@@ -69,7 +67,7 @@ def host_tap():
     created = []
 
     def make():
-        name = 'svt%d_%d' % (os.getpid() % 100000, next(_TAP_NUMBERS))
+        name = new_tap_name('svt')
         subprocess.run(['ip', 'tuntap', 'add', 'dev', name, 'mode', 'tap'], check=True)
         created.append(name)
         return name
@@ -79,6 +77,7 @@ def host_tap():
         subprocess.run(['ip', 'tuntap', 'del', 'dev', name, 'mode', 'tap'], check=False, capture_output=True)
 
 
+@pytest.fixture
 def free_tap_name():
-    """A tap name that does not exist on this host (StratoVirt creates such taps itself)."""
-    return 'svn%d_%d' % (os.getpid() % 100000, next(_TAP_NUMBERS))
+    """``free_tap_name()`` -> a tap name that does not exist on this host (StratoVirt creates such taps itself)."""
+    return new_tap_name

@@ -42,11 +42,19 @@ class Applier:
             if step.purpose == PURPOSE_UNPLUG:
                 self.unplug(step.device_id)
             elif step.purpose == PURPOSE_BACKEND:
+                self._note_plugging(plan)
                 self._add_backend(step)
             else:
                 self._add_device(step, plan)
         if plan.entry is not None:
+            plan.entry.state = 'plugged'
             self.state.record.put(plan.entry)
+        self.state.record.save()
+
+    def _note_plugging(self, plan: Plan) -> None:
+        # Written before the first plug command: a run that dies half-way leaves a trace the next run acts on.
+        plan.entry.state = 'plugging'
+        self.state.record.put(plan.entry)
         self.state.record.save()
 
     # -- QMP --------------------------------------------------------------
@@ -125,15 +133,14 @@ class Applier:
         try:
             self._send(step.execute, step.arguments)
         except QMPCommandError as exc:
-            if exc.desc != '%s is already registered.' % step.device_id:
-                raise self._fail(step, exc, 'nothing of %s was plugged' % step.device_id) from exc
-            # A backend left by an interrupted run: the state says the device is not plugged, so drop it and add again.
-            self.notes.append('a leftover backend %s (from an interrupted run) was removed first' % step.device_id)
-            self.unplug(step.device_id)
-            try:
-                self._send(step.execute, step.arguments)
-            except QMPCommandError as again:
-                raise self._fail(step, again, 'nothing of %s is plugged' % step.device_id) from again
+            self._forget(step.device_id)
+            self.state.record.save()
+            if exc.desc == '%s is already registered.' % step.device_id:
+                # Not ours to remove: the record does not know it, and device_del would unplug whatever it is.
+                raise self._fail(step, exc, 'the VM already has a backend %s that the device record does not know '
+                                 '(plugged by hand, or the record was deleted): unplug it first (state=absent) or use '
+                                 'another id' % step.device_id) from exc
+            raise self._fail(step, exc, 'nothing of %s was plugged' % step.device_id) from exc
 
     def _add_device(self, step: Step, plan: Plan) -> None:
         arguments = dict(step.arguments)
@@ -165,6 +172,7 @@ class Applier:
     def _roll_back(self, step: Step, exc: QMPCommandError) -> None:
         try:
             self.unplug(step.device_id)
+            self.state.record.save()
         except DeviceApplyError as rollback_error:
             raise self._fail(step, exc, 'rolling back its backend failed too (%s); re-run the task to clean up'
                              % rollback_error.message) from exc

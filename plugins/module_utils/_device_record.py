@@ -34,7 +34,7 @@ from typing import Any, Dict, List, Optional
 RECORD_VERSION = 1
 RECORD_SUFFIX = '.devices.json'
 DEVICE_KINDS = ('disk', 'nic')
-DEVICE_STATES = ('plugged', 'unplug-pending', 'tap-held')
+DEVICE_STATES = ('plugging', 'plugged', 'unplug-pending', 'tap-held')
 _OPTIONAL_STR_FIELDS = ('bus', 'addr', 'path', 'ifname')
 _ENTRY_FIELDS = ('id', 'kind', 'slot') + _OPTIONAL_STR_FIELDS + ('options', 'state', 'plugged_at')
 
@@ -62,7 +62,8 @@ class DeviceEntry:
 
     :param device_id: the QMP id of the device (``id`` attribute).
     :param kind: ``'disk'`` or ``'nic'``.
-    :param state: ``'plugged'``, ``'unplug-pending'`` or ``'tap-held'``.
+    :param state: ``'plugging'`` (written before the first QMP step of a plug, so an interrupted run is
+        known), ``'plugged'``, ``'unplug-pending'`` or ``'tap-held'``.
     :param slot: the virtio-mmio slot (micro VM), else None.
     :param bus: the PCI bus (standard VM), else None.
     :param addr: the PCI address (standard VM), else None.

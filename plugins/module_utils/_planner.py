@@ -81,9 +81,10 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
         raise DeviceInputError('id %s is already used by %s; disks and NICs of a VM share one id space (a disk backend '
                                'plugged as a NIC, or the reverse, kills StratoVirt): choose another id'
                                % (spec.id, _label(current)))
+    cleanup = [Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id)] if spec.id in state.leftovers else []
     if spec.state == 'absent':
         if current is None:
-            return Plan([], None, None)
+            return Plan(cleanup, None, None)
         _check_may_unplug(current, spec, 'unplug it')
         return Plan([Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id)], before, None)
     if current is not None:
@@ -98,7 +99,7 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
     unplug = [Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id)] if current is not None else []
     plug, entry, auto_slot = _plug_steps(state, spec, replacing=current)
     after = CurrentDevice(spec.id, spec.kind, entry.slot, path=entry.path, ifname=entry.ifname, options=entry.options).view()
-    return Plan(unplug + plug, before, after, entry, auto_slot)
+    return Plan(cleanup + unplug + plug, before, after, entry, auto_slot)
 
 
 def _check_may_unplug(current: CurrentDevice, spec: DeviceSpec, action: str) -> None:
@@ -110,7 +111,8 @@ def _check_may_unplug(current: CurrentDevice, spec: DeviceSpec, action: str) -> 
 def _plug_steps(state: VMState, spec: DeviceSpec, replacing: Optional[CurrentDevice]):
     dialect = state.dialect
     others = {device_id: device for device_id, device in state.devices.items() if device_id != spec.id}
-    if len(others) + len(state.held_after_unplug) >= MICRO_BACKENDS:
+    leftovers = [device_id for device_id in state.leftovers if device_id != spec.id]
+    if len(others) + len(state.held_after_unplug) + len(leftovers) >= MICRO_BACKENDS:
         raise DeviceInputError('cannot plug %s: the VM already has %d backends registered, the most a micro VM takes (%s)'
                                % (_label(spec), MICRO_BACKENDS, ', '.join(sorted(others))))
     if spec.slot is None and replacing is not None and replacing.slot is not None:

@@ -76,6 +76,8 @@ class DeviceTask:
         self.module = module
         self.kind = kind
         self.applier = None
+        self.state = None
+        self.spec_id = module.params['id']
         self.result = {'changed': False, 'commands': [], 'device': None, 'stratovirt': None,
                        'diff': {'before': {}, 'after': {}}}
 
@@ -86,7 +88,14 @@ class DeviceTask:
             if self.applier is not None:
                 self.result['commands'] = self.applier.sent
                 self.result['changed'] = self.applier.changed
+                # Whatever the plan said, the device is what is left after the failure (and any rollback).
+                left = self.state.devices.get(self.spec_id)
+                self.result['device'] = left.view() if left is not None else None
+                self.result['diff']['after'] = self.result['device'] or {}
             message = getattr(exc, 'message', None) or str(exc)
+            socket_path = self.module.params['socket']
+            if socket_path not in message:
+                message = 'VM %s: %s' % (socket_path, message)
             self.module.fail_json(msg=message, exception=traceback.format_exc(), **self.result)
         self.module.exit_json(**self.result)
 
@@ -103,7 +112,7 @@ class DeviceTask:
             if dialect.machine != MACHINE_MICRO:
                 raise DeviceInputError('VM %s is a standard VM; this release of the collection hot-plugs on micro VMs '
                                        'only' % socket_path)
-            state = gather(socket_path, dialect, pid, argv)
+            state = self.state = gather(socket_path, dialect, pid, argv)
             state.adopt_if_unexplained(spec)
             plan = plan_device(state, spec)
             if plan.steps:

@@ -50,6 +50,11 @@ class Dialect(NamedTuple):
         return self.release >= (2, 3, 0)
 
     @property
+    def opens_image_at_blockdev_add(self) -> bool:
+        """2.2.0+ opens (and locks) the image at ``blockdev-add``; before, at ``device_add``."""
+        return self.release >= (2, 2, 0)
+
+    @property
     def micro_needs_drive_and_chardev(self) -> bool:
         """2.5.0+: a micro VM ``device_add`` needs ``drive`` (disk) or ``chardev`` (NIC)."""
         return self.release >= (2, 5, 0)

@@ -66,6 +66,7 @@ class VMState:
         self.taps: List[str] = []
         self.held_after_unplug: Dict[str, str] = {}   # tap -> id of a 2.5.0 NIC unplugged with its tap kept
         self.cold_ids: List[str] = []
+        self.leftovers: Dict[str, DeviceEntry] = {}   # plugs an earlier run began and never finished
         self.repairs: List[str] = []
 
     # -- reading --------------------------------------------------------
@@ -96,19 +97,23 @@ class VMState:
         return None
 
     def adopt_if_unexplained(self, spec: DeviceSpec) -> None:
-        """A device this run declares and the VM visibly holds, unknown to the record (deleted, or written by a
-        run that died): take it as present rather than plugging it a second time. Its slot stays unknown."""
-        if spec.id in self.devices or spec.state != 'present':
+        """A device the task names whose image (disk) or tap (NIC) the VM visibly holds, unknown to the record
+        (deleted, or written by a run that died): take it as present, and record it, rather than plug it twice
+        (``present``) or leave it plugged (``absent`` with its path or ifname). Its slot and options stay unknown."""
+        if spec.id in self.devices or spec.id in self.leftovers:
             return
         if spec.kind == KIND_DISK and spec.path and _real(spec.path) in self.images and self.device_with_path(spec.path) is None:
-            self.devices[spec.id] = CurrentDevice(spec.id, KIND_DISK, None, path=_real(spec.path), source=SOURCE_ADOPTED)
+            entry = DeviceEntry(spec.id, KIND_DISK, path=_real(spec.path))
         elif spec.kind == KIND_NIC and spec.ifname in self.taps and self.device_with_tap(spec.ifname) is None \
                 and spec.ifname not in self.held_after_unplug:
-            self.devices[spec.id] = CurrentDevice(spec.id, KIND_NIC, None, ifname=spec.ifname, source=SOURCE_ADOPTED)
+            entry = DeviceEntry(spec.id, KIND_NIC, ifname=spec.ifname)
         else:
             return
-        self.repairs.append('%s %s was found attached to the VM but not in the device record; it is taken as present '
-                            '(its slot is unknown)' % (spec.kind, spec.id))
+        self.devices[spec.id] = CurrentDevice(spec.id, spec.kind, None, path=entry.path, ifname=entry.ifname,
+                                              source=SOURCE_ADOPTED)
+        self.record.put(entry)
+        self.repairs.append('%s %s was found attached to the VM but not in the device record; it is taken as present and '
+                            'recorded (its slot and options are unknown, so they are not compared)' % (spec.kind, spec.id))
 
     # -- building -------------------------------------------------------
 
@@ -139,6 +144,9 @@ class VMState:
                 else:
                     self.record.remove(entry.id)
                 continue
+            if entry.state == 'plugging':
+                self._add_interrupted(entry)
+                continue
             if self._host_confirms(entry):
                 self.devices[entry.id] = CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path,
                                                        ifname=entry.ifname, options=dict(entry.options))
@@ -146,6 +154,19 @@ class VMState:
                 self.record.remove(entry.id)
                 self.repairs.append('%s %s was in the device record but the VM no longer holds its %s; the record entry '
                                     'was dropped' % (entry.kind, entry.id, 'image' if entry.kind == KIND_DISK else 'tap'))
+
+    def _add_interrupted(self, entry: DeviceEntry) -> None:
+        # Up to 2.1 an image or tap is opened by device_add only: held means that plug went through.
+        if not self.dialect.opens_image_at_blockdev_add and self._host_confirms(entry):
+            entry.state = 'plugged'
+            self.devices[entry.id] = CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path,
+                                                   ifname=entry.ifname, options=dict(entry.options))
+            self.repairs.append('%s %s: an earlier run was interrupted after plugging it; it is recorded as plugged'
+                                % (entry.kind, entry.id))
+        else:
+            self.leftovers[entry.id] = entry
+            self.repairs.append('%s %s: an earlier run was interrupted while plugging it; what it left is removed with '
+                                'device_del before anything else' % (entry.kind, entry.id))
 
     def _host_confirms(self, entry: DeviceEntry) -> bool:
         if entry.kind == KIND_DISK:

@@ -134,6 +134,8 @@ class Server:
             return
         self._record('received', data.decode('utf-8', 'replace'))
         if self.faults.drop_after is not None and self.answered >= self.faults.drop_after:
+            # Once only: the VM goes on serving, as after a client that died mid-command.
+            self.faults.drop_after = None
             self.client.close()
             self.client = None
             return

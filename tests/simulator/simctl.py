@@ -4,12 +4,15 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
 import sys
 import time
 from typing import List, Optional
+
+_TAP_NUMBERS = itertools.count()
 
 SIMULATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'stratovirt_sim.py')
 
@@ -76,3 +79,8 @@ class SimulatedVM:
             if self.wait_exit(5.0) is None:
                 self.process.kill()
                 self.process.wait()
+
+
+def new_tap_name(prefix: str = 'svn') -> str:
+    """A tap name unique to this process that does not exist yet (at most 15 characters)."""
+    return '%s%d_%d' % (prefix, os.getpid() % 100000, next(_TAP_NUMBERS))

@@ -69,7 +69,7 @@ def parse_args(argv):
     parser.add_argument('--pidfile', help='write the process id here once the socket listens')
     parser.add_argument('--record', help='append every batch received and every line sent to this JSONL file')
     parser.add_argument('--fault-drop-after', type=int, metavar='N',
-                        help='after N answered commands, read the next one and drop the connection unanswered')
+                        help='once: after N answered commands on a connection, read the next one and drop the connection unanswered')
     parser.add_argument('--fault-delay', type=float, default=0.0, metavar='SECONDS', help='delay every reply')
     parser.add_argument('--fault-withhold-event', action='append', default=[], metavar='NAME',
                         help='never send events of this name (repeatable)')
@@ -107,8 +107,10 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     server.bind()
     if args.pidfile:
-        with open(args.pidfile, 'w', encoding='utf-8') as pidfile:
+        # Renamed into place: once it exists it is complete and closed (not an open file of the "VM").
+        with open(args.pidfile + '.tmp', 'w', encoding='utf-8') as pidfile:
             pidfile.write('%d\n' % os.getpid())
+        os.replace(args.pidfile + '.tmp', args.pidfile)
     try:
         server.serve_forever()
     except (SystemExit, KeyboardInterrupt):

@@ -173,8 +173,7 @@ def test_21_image_opened_at_device_add_and_closed_at_device_del(start_vm, make_i
     assert image not in open_paths(vm.pid)
 
 
-def test_21_nic_plug_holds_the_tap_and_creates_a_missing_one(start_vm):
-    from conftest import free_tap_name  # pylint: disable=import-outside-toplevel
+def test_21_nic_plug_holds_the_tap_and_creates_a_missing_one(start_vm, free_tap_name):
     vm = start_vm('2.1.0')
     tap = free_tap_name()
     qmp = Raw(vm.socket_path)
@@ -299,3 +298,14 @@ def test_record_file_keeps_the_exact_bytes(start_vm, tmp_path):
     with open(record, encoding='utf-8') as handle:
         entries = [json.loads(line) for line in handle]
     assert {'received': '{"execute":"query-status"}\n'} in [{k: v for k, v in e.items() if k != 'time'} for e in entries]
+
+
+def test_fault_drop_after_drops_once(start_vm):
+    vm = start_vm('2.1.0', options=['--fault-drop-after', '1'])
+    first = Raw(vm.socket_path)
+    assert first.reply('query-status')['return']['status'] == 'running'
+    first.send('query-status')
+    with pytest.raises(EOFError):
+        first.line()
+    second = Raw(vm.socket_path)
+    assert [second.reply('query-status')['return']['running'] for dummy in range(3)] == [True] * 3

@@ -1,0 +1,33 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The EXAMPLES of each module run, as written, against a simulated VM (paths and taps mapped to this host)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.stratovirt.qmp.plugins.modules import stratovirt_disk, stratovirt_nic
+
+
+def mapped(text, mapping):
+    for old, new in mapping.items():
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.mark.parametrize('module', [stratovirt_disk, stratovirt_nic], ids=['stratovirt_disk', 'stratovirt_nic'])
+@pytest.mark.parametrize('profile', ['2.1.0', '2.5.0'])
+def test_examples_run(module, profile, start_vm, make_image, host_tap, playbook, tmp_path):
+    vm = start_vm(profile)
+    mapping = {'/srv/vm/qa/qmp.sock': vm.socket_path, 'tap0': host_tap()}
+    for name in ('disk0.img', 'disk1.img', 'data.img'):
+        mapping['/srv/vm/' + name] = make_image(name)
+    tasks = yaml.safe_load(mapped(module.EXAMPLES, mapping))
+    run = playbook(tasks)
+    assert run.rc == 0, run.stdout
+    assert all(not result.get('failed') for result in run.results)
+    assert any(result.get('changed') for result in run.results)
+    assert os.path.exists(vm.socket_path) and vm.alive()
