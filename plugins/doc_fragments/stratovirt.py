@@ -29,10 +29,21 @@ options:
       - The VM's machine type. V(auto) reads it from the VM's command line (C(-machine microvm)), and
         otherwise asks StratoVirt with a C(blockdev-del) of a node that does not exist, which changes nothing.
       - In check mode no such probe is sent; set V(micro) or V(standard) when the command line does not tell.
-      - This release hot-plugs on micro VMs only.
     type: str
     choices: [auto, micro, standard]
     default: auto
+notes:
+  - Runs against one VM are serialised by a lock; runs against different VMs are independent.
+  - Needs the same user as StratoVirt, or root, on the hypervisor host.
+  - StratoVirt cannot report its hot-plugged devices (C(query-block) and the like answer C([])). The collection keeps a
+    record of what it plugged, bound to the VM process (a restarted VM voids it), and checks it against what the
+    host shows of the VM process (open images, held taps, its command line). See C(docs/device-state.md) in the collection.
+requirements:
+  - Python 3.8 or later on the hypervisor host, Linux C(/proc).
+'''
+
+    DEVICE = r'''
+options:
   id:
     description:
       - Device id. It is also the name of the backend (C(node-name) of C(blockdev-add), C(id) of C(netdev_add)),
@@ -49,11 +60,31 @@ options:
     default: present
   addr:
     description:
-      - Slot of the device, written V("0x1") (or V("1")). On a micro VM disks have slots V(0x0)-V(0x3) and NICs
+      - Micro VM. Slot of the device, written V("0x1") (or V("1")). Disks have slots V(0x0)-V(0x3) and NICs
         V(0x0)-V(0x1); V(0x0) is the guest's first device of that kind (C(vda), C(eth0)).
       - When omitted with O(state=present), the lowest free slot is used for a new device, and the slot of a
         present device is not compared.
+      - Standard VM. Only V("0x0") is accepted (StratoVirt hot-plugs at address 0 of a root port only); leave it unset.
     type: str
+  bus:
+    description:
+      - Standard VM. The C(pcie-root-port) to plug into, by its id on the VM's command line
+        (C(-device pcie-root-port,id=pcie.1,...)). The root bus C(pcie.0) cannot take hot-plugged devices.
+      - When omitted with O(state=present), the first root port no known device uses is taken, and the bus of a
+        present device is not compared.
+      - Not used on micro VMs, which have fixed slots (see O(addr)).
+    type: str
+  wait_timeout:
+    description:
+      - Standard VM. Seconds to wait, after C(device_del), for the guest to let the device go (the C(DEVICE_DELETED)
+        event). Only then is the backend removed (C(blockdev-del) / C(netdev_del)).
+      - A Linux guest takes about 5 s (its pciehp driver blinks the slot's power indicator first). A guest without
+        PCIe hot-plug support, or one still booting, never lets go.
+      - On timeout the task fails, saying the unplug is pending in the guest; the device is recorded as
+        C(unplug_pending) and a later run finishes the unplug instead of requesting it again.
+      - A micro VM unplug needs no guest and does not wait.
+    type: float
+    default: 30.0
   on_change:
     description:
       - What to do when the device is present but differs from the task (another image, slot, tap, options).
@@ -70,15 +101,25 @@ options:
         unless this is V(true).
     type: bool
     default: false
-notes:
-  - StratoVirt cannot report its hot-plugged devices (C(query-block) and the like answer C([])). The modules keep a
-    record of what they plugged, bound to the VM process (a restarted VM voids it), and check it against what the
-    host shows of the VM process (open images, held taps, its command line) before every change.
-    See C(docs/device-state.md) in the collection.
-  - Runs against one VM are serialised by a lock; runs against different VMs are independent.
-  - Needs the same user as StratoVirt, or root, on the hypervisor host.
-requirements:
-  - Python 3.8 or later on the hypervisor host, Linux C(/proc).
+'''
+
+    INFO_ATTRIBUTES = r'''
+attributes:
+  check_mode:
+    description: Sends nothing that changes the VM, in check mode or not.
+    support: full
+  diff_mode:
+    description: Changes nothing, so has no diff.
+    support: none
+  platform:
+    description: Runs on the hypervisor host, which must be Linux.
+    support: full
+    platforms: posix
+  action_group:
+    description: Use C(group/stratovirt.qmp.stratovirt) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - stratovirt.qmp.stratovirt
 '''
 
     ATTRIBUTES = r'''

@@ -30,6 +30,7 @@ class DeviceSpec(NamedTuple):
     id: str
     state: str = 'present'
     slot: Optional[int] = None
+    bus: Optional[str] = None
     on_change: str = 'fail'
     allow_cold_unplug: bool = False
     path: Optional[str] = None
@@ -68,7 +69,7 @@ def spec_from_params(kind: str, params: Dict[str, Any]) -> DeviceSpec:
         raise DeviceInputError('id %r is not usable: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or '
                                'digit (it becomes the StratoVirt device id and backend name)' % device_id)
     spec = DeviceSpec(kind=kind, id=device_id, state=params.get('state') or 'present',
-                      slot=parse_addr(params.get('addr'), device_id), on_change=params.get('on_change') or 'fail',
+                      slot=parse_addr(params.get('addr'), device_id), bus=params.get('bus'), on_change=params.get('on_change') or 'fail',
                       allow_cold_unplug=bool(params.get('allow_cold_unplug')))
     if kind == KIND_DISK:
         spec = spec._replace(path=params.get('path'), read_only=bool(params.get('read_only')),

@@ -14,12 +14,13 @@ from typing import List, NamedTuple, Optional
 from ._device_record import DeviceEntry
 from ._device_spec import KIND_DISK, DeviceSpec
 from ._errors import DeviceInputError
-from ._stratovirt import MICRO_BACKENDS
+from ._stratovirt import MACHINE_MICRO, MICRO_BACKENDS
 from ._vm_state import SLOTS, SOURCE_COLD, CurrentDevice, VMState
 
 PURPOSE_UNPLUG = 'unplug'
 PURPOSE_BACKEND = 'backend'
 PURPOSE_DEVICE = 'device'
+PURPOSE_BACKEND_DEL = 'backend-del'
 LABEL = {KIND_DISK: 'disk', 'nic': 'NIC'}
 
 
@@ -39,7 +40,8 @@ class Plan(NamedTuple):
     before: Optional[dict]
     after: Optional[dict]
     entry: Optional[DeviceEntry] = None       # the record entry once the plan is applied
-    auto_slot: bool = False                    # the slot was chosen here, not given by the task
+    auto_slot: bool = False                    # the slot or bus was chosen here, not given by the task
+    resume: bool = False                       # a standard VM plug an earlier run left half-done is finished
 
     @property
     def commands(self) -> List[dict]:
@@ -59,6 +61,7 @@ def differences(current: CurrentDevice, spec: DeviceSpec) -> List[str]:
             found.append('%s: %r -> %r' % (name, have, want))
 
     compare('addr', None if current.slot is None else '0x%x' % current.slot, None if spec.slot is None else '0x%x' % spec.slot)
+    compare('bus', current.bus, spec.bus)
     options = current.options
     if spec.kind == KIND_DISK:
         compare('path', current.path, os.path.realpath(spec.path))
@@ -81,25 +84,49 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
         raise DeviceInputError('id %s is already used by %s; disks and NICs of a VM share one id space (a disk backend '
                                'plugged as a NIC, or the reverse, kills StratoVirt): choose another id'
                                % (spec.id, _label(current)))
-    cleanup = [Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id)] if spec.id in state.leftovers else []
+    micro = state.dialect.machine == MACHINE_MICRO
+    # A micro VM plug an earlier run left half-done is undone first; a standard VM one is resumed (see the applier).
+    cleanup = [Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id)] if micro and spec.id in state.leftovers else []
     if spec.state == 'absent':
         if current is None:
-            return Plan(cleanup, None, None)
+            return Plan(cleanup + _leftover_backend_steps(state, spec), None, None)
         _check_may_unplug(current, spec, 'unplug it')
-        return Plan([Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id)], before, None)
+        return Plan(unplug_steps(state, current), before, None)
+    unplug = []
     if current is not None:
         found = differences(current, spec)
-        if not found:
+        if not found and not current.pending:
             return Plan([], before, before)
-        if spec.on_change != 'replace':
+        if found and spec.on_change != 'replace':
             raise DeviceInputError('%s is plugged but differs from the task (%s); hot-plugged devices cannot be changed in '
                                    'place: set on_change=replace to unplug and plug it again (disruptive to the guest), '
                                    'or change the task' % (_label(spec), '; '.join(found)))
         _check_may_unplug(current, spec, 'replace it')
-    unplug = [Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id)] if current is not None else []
-    plug, entry, auto_slot = _plug_steps(state, spec, replacing=current)
-    after = CurrentDevice(spec.id, spec.kind, entry.slot, path=entry.path, ifname=entry.ifname, options=entry.options).view()
-    return Plan(cleanup + unplug + plug, before, after, entry, auto_slot)
+        unplug = unplug_steps(state, current)
+    plug, entry, auto = _plug_steps(state, spec, replacing=current)
+    after = CurrentDevice(spec.id, spec.kind, entry.slot, path=entry.path, ifname=entry.ifname, options=entry.options,
+                          bus=entry.bus).view()
+    return Plan(cleanup + unplug + plug, before, after, entry, auto, resume=spec.id in state.leftovers and not micro)
+
+
+def unplug_steps(state: VMState, device: CurrentDevice) -> List[Step]:
+    """``device_del``; on a standard VM, once the guest let the device go, its backend goes too."""
+    steps = [Step('device_del', {'id': device.id}, PURPOSE_UNPLUG, device.id)]
+    if state.dialect.machine != MACHINE_MICRO:
+        steps.append(_backend_del(device.kind, device.id))
+    return steps
+
+
+def _backend_del(kind: str, device_id: str) -> Step:
+    if kind == KIND_DISK:
+        return Step('blockdev-del', {'node-name': device_id}, PURPOSE_BACKEND_DEL, device_id)
+    return Step('netdev_del', {'id': device_id}, PURPOSE_BACKEND_DEL, device_id)
+
+
+def _leftover_backend_steps(state: VMState, spec: DeviceSpec) -> List[Step]:
+    if state.dialect.machine == MACHINE_MICRO or spec.id not in state.leftovers:
+        return []
+    return [Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id), _backend_del(spec.kind, spec.id)]
 
 
 def _check_may_unplug(current: CurrentDevice, spec: DeviceSpec, action: str) -> None:
@@ -111,13 +138,17 @@ def _check_may_unplug(current: CurrentDevice, spec: DeviceSpec, action: str) -> 
 def _plug_steps(state: VMState, spec: DeviceSpec, replacing: Optional[CurrentDevice]):
     dialect = state.dialect
     others = {device_id: device for device_id, device in state.devices.items() if device_id != spec.id}
-    leftovers = [device_id for device_id in state.leftovers if device_id != spec.id]
-    if len(others) + len(state.held_after_unplug) + len(leftovers) >= MICRO_BACKENDS:
-        raise DeviceInputError('cannot plug %s: the VM already has %d backends registered, the most a micro VM takes (%s)'
-                               % (_label(spec), MICRO_BACKENDS, ', '.join(sorted(others))))
-    if spec.slot is None and replacing is not None and replacing.slot is not None:
-        spec = spec._replace(slot=replacing.slot)   # a replaced device keeps its slot unless the task moves it
-    slot, auto_slot = _choose_slot(state, spec, others)
+    if replacing is not None:
+        # A replaced device keeps its place unless the task moves it.
+        spec = spec._replace(slot=spec.slot if spec.slot is not None else replacing.slot,
+                             bus=spec.bus if spec.bus is not None else replacing.bus)
+    if dialect.machine == MACHINE_MICRO:
+        _check_backend_room(state, spec, others)
+        slot, auto = _choose_slot(spec, others)
+        bus = None
+    else:
+        bus, auto = _choose_bus(state, spec, others)
+        slot = None
     if spec.kind == KIND_DISK:
         _check_disk(state, spec, others)
         aio = spec.aio if spec.aio is not None else dialect.default_aio(spec.direct)
@@ -125,20 +156,34 @@ def _plug_steps(state: VMState, spec: DeviceSpec, replacing: Optional[CurrentDev
         if spec.serial is not None:
             options['serial'] = spec.serial
         path = os.path.realpath(spec.path)
+        device = dialect.micro_disk_device(spec.id, slot, spec.serial) if bus is None else \
+            dialect.pci_disk_device(spec.id, bus, spec.serial)
         steps = [Step('blockdev-add', dialect.disk_backend(spec.id, path, spec.read_only, spec.direct, aio), PURPOSE_BACKEND,
                       spec.id),
-                 Step('device_add', dialect.micro_disk_device(spec.id, slot, spec.serial), PURPOSE_DEVICE, spec.id)]
-        entry = DeviceEntry(spec.id, 'disk', slot=slot, path=path, options=options)
+                 Step('device_add', device, PURPOSE_DEVICE, spec.id)]
+        entry = DeviceEntry(spec.id, 'disk', slot=slot, bus=bus, addr=None if bus is None else '0x0', path=path, options=options)
     else:
         _check_nic(state, spec, others)
         options = {'mac': spec.mac} if spec.mac is not None else {}
+        device = dialect.micro_nic_device(spec.id, slot, spec.mac) if bus is None else \
+            dialect.pci_nic_device(spec.id, bus, spec.mac)
         steps = [Step('netdev_add', dialect.nic_backend(spec.id, spec.ifname), PURPOSE_BACKEND, spec.id),
-                 Step('device_add', dialect.micro_nic_device(spec.id, slot, spec.mac), PURPOSE_DEVICE, spec.id)]
-        entry = DeviceEntry(spec.id, 'nic', slot=slot, ifname=spec.ifname, options=options)
-    return steps, entry, auto_slot
+                 Step('device_add', device, PURPOSE_DEVICE, spec.id)]
+        entry = DeviceEntry(spec.id, 'nic', slot=slot, bus=bus, addr=None if bus is None else '0x0', ifname=spec.ifname,
+                            options=options)
+    return steps, entry, auto
 
 
-def _choose_slot(state: VMState, spec: DeviceSpec, others) -> tuple:
+def _check_backend_room(state: VMState, spec: DeviceSpec, others) -> None:
+    leftovers = [device_id for device_id in state.leftovers if device_id != spec.id]
+    if len(others) + len(state.held_after_unplug) + len(leftovers) >= MICRO_BACKENDS:
+        raise DeviceInputError('cannot plug %s: the VM already has %d backends registered, the most a micro VM takes (%s)'
+                               % (_label(spec), MICRO_BACKENDS, ', '.join(sorted(others))))
+
+
+def _choose_slot(spec: DeviceSpec, others) -> tuple:
+    if spec.bus is not None:
+        raise DeviceInputError('%s: bus applies to standard VMs; a micro VM has fixed slots, set addr instead' % _label(spec))
     limit = SLOTS[spec.kind]
     used = {device.slot: device.id for device in others.values() if device.kind == spec.kind and device.slot is not None}
     if spec.slot is not None:
@@ -154,6 +199,28 @@ def _choose_slot(state: VMState, spec: DeviceSpec, others) -> tuple:
             return slot, True
     holders = ', '.join(used[slot] for slot in sorted(used))
     raise DeviceInputError('no free %s slot for %s: all %d are taken (%s)' % (LABEL[spec.kind], _label(spec), limit, holders))
+
+
+def _choose_bus(state: VMState, spec: DeviceSpec, others) -> tuple:
+    """A standard VM hot-plugs only into a pcie-root-port, at addr 0x0 (StratoVirt 2.1.0 plugs elsewhere, then
+    leaves a zombie on pcie.0 or deadlocks its monitor on the unplug of a device at another addr)."""
+    if spec.slot not in (None, 0):
+        raise DeviceInputError('addr 0x%x of %s: on a standard VM a device is hot-plugged at addr 0x0 of a pcie-root-port '
+                               'only; leave addr unset or "0x0"' % (spec.slot, _label(spec)))
+    used = {device.bus: device.id for device in others.values() if device.bus is not None}
+    ports = ', '.join(state.root_ports) or 'none'
+    if spec.bus is not None:
+        if spec.bus not in state.root_ports:
+            raise DeviceInputError('bus %s of %s is not a pcie-root-port of this VM (its root ports: %s); StratoVirt '
+                                   'hot-plugs only into a root port' % (spec.bus, _label(spec), ports))
+        if spec.bus in used:
+            raise DeviceInputError('bus %s of %s is taken by %s' % (spec.bus, _label(spec), used[spec.bus]))
+        return spec.bus, False
+    for port in state.root_ports:
+        if port not in used:
+            return port, True
+    raise DeviceInputError('no free pcie-root-port for %s (root ports: %s); add root ports to the VM\'s command line '
+                           '(-device pcie-root-port,...) or unplug a device' % (_label(spec), ports))
 
 
 def _check_disk(state: VMState, spec: DeviceSpec, others) -> None:
@@ -172,7 +239,7 @@ def _check_disk(state: VMState, spec: DeviceSpec, others) -> None:
                                'direct=false' % (spec.id, dialect.release_text))
     if spec.aio == 'native' and not spec.direct:
         raise DeviceInputError('disk %s: aio=native needs direct=true' % spec.id)
-    if spec.serial is not None and not dialect.micro_uses_serial_and_mac:
+    if spec.serial is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
         raise DeviceInputError('disk %s: a micro VM honours serial from StratoVirt 2.5.0; this VM runs %s and would '
                                'ignore it: leave serial unset' % (spec.id, dialect.release_text))
 
@@ -186,6 +253,6 @@ def _check_nic(state: VMState, spec: DeviceSpec, others) -> None:
         raise DeviceInputError('tap %s is still held by this VM after NIC %s was unplugged (a StratoVirt %s defect): it '
                                'cannot be plugged again until the VM restarts; use another tap'
                                % (spec.ifname, state.held_after_unplug[spec.ifname], dialect.release_text))
-    if spec.mac is not None and not dialect.micro_uses_serial_and_mac:
+    if spec.mac is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
         raise DeviceInputError('NIC %s: a micro VM honours mac from StratoVirt 2.5.0; this VM runs %s and would ignore '
                                'it: leave mac unset' % (spec.id, dialect.release_text))

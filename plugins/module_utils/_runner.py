@@ -15,6 +15,7 @@ from ._applier import Applier
 from ._device_record import RecordError
 from ._device_spec import AIO_CHOICES, KIND_DISK, spec_from_params
 from ._errors import DeviceError, DeviceInputError
+from ._info import report
 from ._planner import plan_device
 from ._preflight import check_host_inputs, check_not_shared
 from ._qmp import qmp_session
@@ -32,6 +33,8 @@ DEVICE_ARGS = dict(
     id=dict(type='str', required=True),
     state=dict(type='str', default='present', choices=['present', 'absent']),
     addr=dict(type='str'),
+    bus=dict(type='str'),
+    wait_timeout=dict(type='float', default=30.0),
     on_change=dict(type='str', default='fail', choices=['fail', 'replace']),
     allow_cold_unplug=dict(type='bool', default=False),
 )
@@ -47,7 +50,8 @@ NIC_ARGS = dict(
     mac=dict(type='str'),
     create_tap=dict(type='bool', default=False),
 )
-MACHINE_NAMES = {'microvm': MACHINE_MICRO, 'q35': MACHINE_STANDARD, 'virt': MACHINE_STANDARD}
+MACHINE_NAMES = {'microvm': MACHINE_MICRO, 'q35': MACHINE_STANDARD, 'virt': MACHINE_STANDARD,
+                 'standard': MACHINE_STANDARD}  # the last: the simulator's --machine
 HANDLED = (DeviceError, QMPError, DialectError, RecordError, VMProcessError)
 
 
@@ -109,9 +113,6 @@ class DeviceTask:
             argv = command_line(pid)
             dialect = detect(client, _machine(params['machine'], argv, self.module.check_mode))
             self.result['stratovirt'] = {'release': dialect.release_text, 'machine': dialect.machine, 'pid': pid}
-            if dialect.machine != MACHINE_MICRO:
-                raise DeviceInputError('VM %s is a standard VM; this release of the collection hot-plugs on micro VMs '
-                                       'only' % socket_path)
             state = self.state = gather(socket_path, dialect, pid, argv)
             state.adopt_if_unexplained(spec)
             plan = plan_device(state, spec)
@@ -128,7 +129,7 @@ class DeviceTask:
                 if state.repairs:
                     state.record.save()
                 return
-            self.applier = Applier(client, state, socket_path)
+            self.applier = Applier(client, state, socket_path, params['wait_timeout'])
             self.applier.apply(plan)
             for note in self.applier.notes:
                 self.module.warn(note)
@@ -148,3 +149,43 @@ def run_device_module(kind: str) -> None:
     required = [('state', 'present', ['path' if kind == KIND_DISK else 'ifname'])]
     module = AnsibleModule(argument_spec=argument_spec(kind), supports_check_mode=True, required_if=required)
     DeviceTask(module, kind).run()
+
+
+INFO_ARGS = dict(CONNECTION_ARGS)
+
+
+class InfoTask:
+    """One run of ``stratovirt_info``: read-only, whatever check mode says."""
+
+    def __init__(self, module: AnsibleModule) -> None:
+        self.module = module
+
+    def run(self) -> None:
+        params = self.module.params
+        socket_path = params['socket']
+        try:
+            with qmp_session(socket_path, params['timeout']) as client:
+                pid = peer_pid(client.connection)
+                argv = command_line(pid)
+                machine = params['machine'] if params['machine'] != 'auto' else \
+                    MACHINE_NAMES.get((machine_type(argv) or '').split(',')[0])
+                if machine is None:
+                    raise DeviceInputError('cannot tell the machine type from the VM\'s command line, and this module '
+                                           'sends nothing that could change the VM: set machine=micro or machine=standard')
+                dialect = detect(client, machine)
+                status = client.execute('query-status')
+                state = gather(socket_path, dialect, pid, argv)
+        except HANDLED as exc:
+            message = getattr(exc, 'message', None) or str(exc)
+            if socket_path not in message:
+                message = 'VM %s: %s' % (socket_path, message)
+            self.module.fail_json(msg=message, exception=traceback.format_exc())
+        result = report(state, argv, status)
+        result['stratovirt'] = {'release': dialect.release_text, 'machine': dialect.machine, 'pid': pid}
+        self.module.exit_json(changed=False, **result)
+
+
+def run_info_module() -> None:
+    """``main()`` of stratovirt_info."""
+    module = AnsibleModule(argument_spec=INFO_ARGS, supports_check_mode=True)
+    InfoTask(module).run()

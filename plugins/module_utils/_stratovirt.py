@@ -69,6 +69,34 @@ class Dialect(NamedTuple):
         """2.5.0 defect: a micro VM NIC unplug answers ``failed to update config.`` and keeps the tap."""
         return self.machine == MACHINE_MICRO and self.release >= (2, 5, 0)
 
+    @property
+    def unplug_has_busy_check(self) -> bool:
+        """2.2.0+ refuses a second standard VM ``device_del`` while the guest blinks (``still on the fly``), so
+        sending it again cannot cancel a Linux guest's pending unplug; 2.1.0 would press the button again."""
+        return self.release >= (2, 2, 0)
+
+    def is_absent_reply(self, desc: str, device_id: str) -> bool:
+        """Whether ``desc`` is what ``device_del`` of an id the VM does not have answers (matched exactly)."""
+        if self.machine == MACHINE_MICRO:
+            return desc == 'Device %s not found' % device_id
+        return desc in ('Failed to remove device: id %s not found' % device_id,   # 2.1.0-2.2.0
+                        'Can not find parent device from pci bus',               # 2.3.0+, no xHCI controller
+                        'Failed to detach device: id %s not found' % device_id)  # 2.3.0+, with an xHCI controller
+
+    # -- standard VM commands ---------------------------------------------
+
+    def pci_disk_device(self, device_id: str, bus: str, serial: Optional[str] = None) -> dict:
+        arguments = {'id': device_id, 'driver': 'virtio-blk-pci', 'drive': device_id, 'bus': bus, 'addr': '0x0'}
+        if serial is not None:
+            arguments['serial'] = serial
+        return arguments
+
+    def pci_nic_device(self, device_id: str, bus: str, mac: Optional[str] = None) -> dict:
+        arguments = {'id': device_id, 'driver': 'virtio-net-pci', 'netdev': device_id, 'bus': bus, 'addr': '0x0'}
+        if mac is not None:
+            arguments['mac'] = mac
+        return arguments
+
     # -- micro VM commands ------------------------------------------------
 
     def disk_backend(self, node: str, path: str, read_only: bool, direct: bool, aio: Optional[str]) -> dict:

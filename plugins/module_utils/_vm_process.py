@@ -344,6 +344,18 @@ def cold_plugged_devices(argv: List[str]) -> List[ColdPlugged]:
     return found
 
 
+def root_ports(argv: List[str]) -> List[str]:
+    """:param argv: a StratoVirt command line.
+    :returns: the ids of its ``-device pcie-root-port`` entries, in order: the buses a standard VM hot-plugs into.
+    """
+    ports = []
+    for option, value in _options_of(argv):
+        word, props = _parse_props(value)
+        if option == '-device' and word == 'pcie-root-port' and props.get('id'):
+            ports.append(props['id'])
+    return ports
+
+
 def machine_type(argv: List[str]) -> Optional[str]:
     """:param argv: a StratoVirt command line.
     :returns: the type of the last ``-machine``/``-M`` (``microvm``, ``q35``, ``virt``, or its ``type=``), or None.

@@ -14,13 +14,14 @@ from typing import Dict, List, NamedTuple, Optional
 
 from ._device_record import DeviceEntry, DeviceRecord, record_path_for
 from ._device_spec import KIND_DISK, KIND_NIC, DeviceSpec
-from ._stratovirt import MICRO_DISK_SLOTS, MICRO_NIC_SLOTS, Dialect
+from ._stratovirt import MACHINE_MICRO, MICRO_DISK_SLOTS, MICRO_NIC_SLOTS, Dialect
 from ._vm_process import (
     ProcessIdentity,
     cold_plugged_devices,
     held_taps,
     open_images,
     process_identity,
+    root_ports,
 )
 
 SOURCE_RECORD = 'record'
@@ -37,11 +38,17 @@ class CurrentDevice(NamedTuple):
     ifname: Optional[str] = None
     options: Dict = {}
     source: str = SOURCE_RECORD
+    bus: Optional[str] = None       # standard VM: the pcie-root-port it sits on (always at addr 0x0)
+    pending: bool = False           # standard VM: device_del sent, the guest has not let it go yet
 
     def view(self) -> dict:
         """The device as ``before``/``after``/``device`` show it."""
-        shown = {'id': self.id, 'kind': self.kind, 'addr': None if self.slot is None else '0x%x' % self.slot,
-                 'source': self.source}
+        addr = '0x0' if self.bus is not None else None if self.slot is None else '0x%x' % self.slot
+        shown = {'id': self.id, 'kind': self.kind, 'addr': addr, 'source': self.source}
+        if self.bus is not None:
+            shown['bus'] = self.bus
+        if self.pending:
+            shown['unplug_pending'] = True
         if self.kind == KIND_DISK:
             shown['path'] = self.path
         else:
@@ -67,6 +74,7 @@ class VMState:
         self.held_after_unplug: Dict[str, str] = {}   # tap -> id of a 2.5.0 NIC unplugged with its tap kept
         self.cold_ids: List[str] = []
         self.leftovers: Dict[str, DeviceEntry] = {}   # plugs an earlier run began and never finished
+        self.root_ports: List[str] = []
         self.repairs: List[str] = []
 
     # -- reading --------------------------------------------------------
@@ -122,7 +130,8 @@ class VMState:
         for cold in cold_plugged_devices(argv):
             if not cold.driver:
                 continue
-            slot = next_slot[cold.kind]
+            bus = cold.options.get('bus') if self.dialect.machine != MACHINE_MICRO else None
+            slot = None if bus is not None else next_slot[cold.kind]
             next_slot[cold.kind] += 1
             self.cold_ids.append(cold.id)
             entry = self.record.get(cold.id)
@@ -130,9 +139,10 @@ class VMState:
                 continue
             if cold.kind == KIND_DISK and _real(cold.path) in self.images:
                 self.devices[cold.id] = CurrentDevice(cold.id, KIND_DISK, slot, path=_real(cold.path),
-                                                      options={'read_only': bool(cold.read_only)}, source=SOURCE_COLD)
+                                                      options={'read_only': bool(cold.read_only)}, source=SOURCE_COLD,
+                                                      bus=bus)
             elif cold.kind == KIND_NIC and cold.ifname in self.taps:
-                self.devices[cold.id] = CurrentDevice(cold.id, KIND_NIC, slot, ifname=cold.ifname, source=SOURCE_COLD)
+                self.devices[cold.id] = CurrentDevice(cold.id, KIND_NIC, slot, ifname=cold.ifname, source=SOURCE_COLD, bus=bus)
 
     def add_recorded(self) -> None:
         for entry in list(self.record.devices.values()):
@@ -147,9 +157,14 @@ class VMState:
             if entry.state == 'plugging':
                 self._add_interrupted(entry)
                 continue
+            if entry.state == 'unplug-pending':
+                # Only the guest (or a later device_del's answer) can tell whether it has gone: keep it as pending.
+                self.devices[entry.id] = CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path, ifname=entry.ifname,
+                                                       options=dict(entry.options), bus=entry.bus, pending=True)
+                continue
             if self._host_confirms(entry):
                 self.devices[entry.id] = CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path,
-                                                       ifname=entry.ifname, options=dict(entry.options))
+                                                       ifname=entry.ifname, options=dict(entry.options), bus=entry.bus)
             else:
                 self.record.remove(entry.id)
                 self.repairs.append('%s %s was in the device record but the VM no longer holds its %s; the record entry '
@@ -160,7 +175,7 @@ class VMState:
         if not self.dialect.opens_image_at_blockdev_add and self._host_confirms(entry):
             entry.state = 'plugged'
             self.devices[entry.id] = CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path,
-                                                   ifname=entry.ifname, options=dict(entry.options))
+                                                   ifname=entry.ifname, options=dict(entry.options), bus=entry.bus)
             self.repairs.append('%s %s: an earlier run was interrupted after plugging it; it is recorded as plugged'
                                 % (entry.kind, entry.id))
         else:
@@ -189,6 +204,7 @@ def gather(socket_path: str, dialect: Dialect, pid: int, argv: List[str]) -> VMS
                              % record.discarded.get('pid'))
     state.images = [image.path for image in open_images(identity.pid)]
     state.taps = held_taps(identity.pid)
+    state.root_ports = root_ports(argv)
     state.add_cold_plugged(argv)
     state.add_recorded()
     return state

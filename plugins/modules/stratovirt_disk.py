@@ -9,17 +9,20 @@ module: stratovirt_disk
 short_description: Hot-plug or unplug a disk of a running StratoVirt VM through QMP
 version_added: 0.1.0
 description:
-  - Makes one disk of a running StratoVirt micro VM match the task, changing only what differs.
-  - Plugs with C(blockdev-add) then C(device_add) (driver C(virtio-blk-mmio)); unplugs with C(device_del),
-    which on a micro VM removes the backend too.
-  - If C(device_add) fails after C(blockdev-add) succeeded, the backend is removed again before the task fails,
-    so a re-run converges.
+  - Makes one disk of a running StratoVirt VM match the task, changing only what differs, on micro VMs
+    (fixed virtio-mmio slots) and standard VMs (PCIe hot-plug into a C(pcie-root-port)).
+  - Plugs with C(blockdev-add) then C(device_add) (driver C(virtio-blk-mmio) on a micro VM, C(virtio-blk-pci) on
+    a standard VM). Unplugs with C(device_del), which on a micro VM removes the backend too; on a standard VM the
+    module waits for the guest to let the device go (O(wait_timeout)), then removes the backend with C(blockdev-del).
+  - If C(device_add) fails after C(blockdev-add) succeeded, the backend is removed again before the task fails
+    (C(device_del) on a micro VM, C(blockdev-del) on a standard VM), so a re-run converges.
   - Refuses, before sending anything, what is known to harm the VM or its data, for example an id already used by
     a NIC, an image attached twice or held read-write by another process, the VM's own rootfs.
 author:
   - stratovirt.qmp contributors (@stratovirt-qmp)
 extends_documentation_fragment:
   - stratovirt.qmp.stratovirt
+  - stratovirt.qmp.stratovirt.device
   - stratovirt.qmp.stratovirt.attributes
 options:
   path:
@@ -47,7 +50,7 @@ options:
   serial:
     description:
       - Serial number the guest sees (at most 20 characters), the reliable way to find the disk in the guest.
-      - A micro VM honours it from StratoVirt 2.5.0; on older releases setting it is an error.
+      - A micro VM honours it from StratoVirt 2.5.0; on older micro VMs setting it is an error. Standard VMs take it.
     type: str
 '''
 
@@ -110,6 +113,14 @@ device:
     addr:
       description: Slot, or null when a device found attached but missing from the record has an unknown slot.
       type: str
+    bus:
+      description: The pcie-root-port the device sits on.
+      type: str
+      returned: on standard VMs
+    unplug_pending:
+      description: The unplug was requested but the guest has not let the device go yet.
+      type: bool
+      returned: on standard VMs, while an unplug is pending
     path:
       description: Real path of the image.
       type: str

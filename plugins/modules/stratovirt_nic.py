@@ -9,9 +9,12 @@ module: stratovirt_nic
 short_description: Hot-plug or unplug a NIC of a running StratoVirt VM through QMP
 version_added: 0.1.0
 description:
-  - Makes one NIC of a running StratoVirt micro VM match the task, changing only what differs.
-  - Plugs with C(netdev_add) (a host tap) then C(device_add) (driver C(virtio-net-mmio)); unplugs with
-    C(device_del), which on a micro VM removes the backend too.
+  - Makes one NIC of a running StratoVirt VM match the task, changing only what differs, on micro VMs
+    (fixed virtio-mmio slots) and standard VMs (PCIe hot-plug into a C(pcie-root-port)).
+  - Plugs with C(netdev_add) (a host tap) then C(device_add) (driver C(virtio-net-mmio) on a micro VM,
+    C(virtio-net-pci) on a standard VM). Unplugs with C(device_del), which on a micro VM removes the backend too; on
+    a standard VM the module waits for the guest to let the device go (O(wait_timeout)), then removes the backend
+    with C(netdev_del).
   - If C(device_add) fails after C(netdev_add) succeeded, the backend is removed again before the task fails.
   - On StratoVirt 2.5.0 a micro VM NIC unplug answers an error although the NIC is gone, and the VM keeps the
     tap open until it exits. The module reports the unplug truthfully, warns, and refuses to plug that tap into
@@ -20,6 +23,7 @@ author:
   - stratovirt.qmp contributors (@stratovirt-qmp)
 extends_documentation_fragment:
   - stratovirt.qmp.stratovirt
+  - stratovirt.qmp.stratovirt.device
   - stratovirt.qmp.stratovirt.attributes
 options:
   ifname:
@@ -35,7 +39,7 @@ options:
   mac:
     description:
       - MAC address the guest sees, six hexadecimal pairs separated by C(:).
-      - A micro VM honours it from StratoVirt 2.5.0; on older releases setting it is an error.
+      - A micro VM honours it from StratoVirt 2.5.0; on older micro VMs setting it is an error. Standard VMs take it.
     type: str
 '''
 
@@ -79,6 +83,14 @@ device:
     addr:
       description: Slot, or null when a device found attached but missing from the record has an unknown slot.
       type: str
+    bus:
+      description: The pcie-root-port the device sits on.
+      type: str
+      returned: on standard VMs
+    unplug_pending:
+      description: The unplug was requested but the guest has not let the device go yet.
+      type: bool
+      returned: on standard VMs, while an unplug is pending
     ifname:
       description: Host tap.
       type: str

@@ -150,3 +150,66 @@ def test_nic_input_refused(params, message):
 def test_addr_forms():
     assert spec_from_params('disk', {'id': 'x', 'path': IMG, 'addr': '0x3'}).slot == 3
     assert spec_from_params('disk', {'id': 'x', 'path': IMG, 'addr': '3'}).slot == 3
+
+
+# -- standard VMs ------------------------------------------------------------
+
+S21 = Dialect((2, 1, 0), 'standard')
+S25 = Dialect((2, 5, 0), 'standard')
+
+
+def std_vm(*devices, dialect=S25, ports=('pcie.1', 'pcie.2')):
+    state = vm(*devices, dialect=dialect)
+    state.root_ports = list(ports)
+    return state
+
+
+def pci_disk(device_id, bus, path, **options):
+    return CurrentDevice(device_id, 'disk', None, path=path, options=options, bus=bus)
+
+
+STD_TABLE = [
+    ('plug into the first free root port', std_vm(pci_disk('a', 'pcie.1', '/a')), want_disk(),
+     [{'execute': 'blockdev-add', 'arguments': {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': IMG, 'aio': 'native'},
+                                                'cache': {'direct': True}, 'read-only': False}},
+      {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-pci', 'drive': 'drive-0', 'bus': 'pcie.2',
+                                              'addr': '0x0'}}]),
+    ('NIC with mac on 2.1.0', std_vm(dialect=S21), want_nic(mac='52:54:00:12:34:56', bus='pcie.2'),
+     [{'execute': 'netdev_add', 'arguments': {'id': 'net-0', 'ifname': 'tap0'}},
+      {'execute': 'device_add', 'arguments': {'id': 'net-0', 'driver': 'virtio-net-pci', 'netdev': 'net-0', 'bus': 'pcie.2',
+                                              'addr': '0x0', 'mac': '52:54:00:12:34:56'}}]),
+    ('unplug then delete the backend', std_vm(pci_disk('drive-0', 'pcie.1', IMG)), want_disk(state='absent'),
+     [{'execute': 'device_del', 'arguments': {'id': 'drive-0'}}, {'execute': 'blockdev-del', 'arguments': {'node-name': 'drive-0'}}]),
+    ('present and equal', std_vm(pci_disk('drive-0', 'pcie.1', IMG, read_only=False, direct=True, aio='native')),
+     want_disk(bus='pcie.1'), []),
+    ('a pending unplug is finished before plugging again',
+     std_vm(CurrentDevice('drive-0', 'disk', None, path=IMG, bus='pcie.1', pending=True, options={'read_only': False})),
+     want_disk(),
+     [{'execute': 'device_del', 'arguments': {'id': 'drive-0'}}, {'execute': 'blockdev-del', 'arguments': {'node-name': 'drive-0'}},
+      {'execute': 'blockdev-add', 'arguments': {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': IMG, 'aio': 'native'},
+                                                'cache': {'direct': True}, 'read-only': False}},
+      {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-pci', 'drive': 'drive-0', 'bus': 'pcie.1',
+                                              'addr': '0x0'}}]),
+]
+
+
+@pytest.mark.parametrize('name,state,spec,expected', STD_TABLE, ids=[row[0] for row in STD_TABLE])
+def test_standard_plan_table(name, state, spec, expected):
+    assert plan_device(state, spec).commands == expected, name
+
+
+STD_REFUSALS = [
+    ('the root bus', std_vm(), want_disk(bus='pcie.0'), 'bus pcie.0 of disk drive-0 is not a pcie-root-port of this VM'),
+    ('addr other than 0x0', std_vm(), want_disk(addr='0x1'), 'at addr 0x0 of a pcie-root-port only'),
+    ('root port taken', std_vm(pci_disk('a', 'pcie.1', '/a')), want_disk(bus='pcie.1'), 'bus pcie.1 of disk drive-0 is taken by a'),
+    ('no free root port', std_vm(pci_disk('a', 'pcie.1', '/a'), pci_disk('b', 'pcie.2', '/b')), want_disk(),
+     'no free pcie-root-port'),
+    ('bus on a micro VM', vm(), want_disk(bus='pcie.1'), 'bus applies to standard VMs'),
+]
+
+
+@pytest.mark.parametrize('name,state,spec,message', STD_REFUSALS, ids=[row[0] for row in STD_REFUSALS])
+def test_standard_refusals(name, state, spec, message):
+    with pytest.raises(DeviceInputError) as caught:
+        plan_device(state, spec)
+    assert message in caught.value.message, name

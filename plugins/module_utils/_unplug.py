@@ -1,0 +1,142 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unplugging, the part of applying a plan that differs most between micro and standard VMs.
+
+Private to the stratovirt.qmp collection: may change in any release.
+
+Micro VM: ``device_del`` is synchronous and host-only; it removes the backend too.
+Standard VM: ``device_del`` presses the slot's attention button and answers at once; the device goes,
+and ``DEVICE_DELETED`` comes, only when the guest powers the slot off (Linux waits about 5 s); the
+backend stays until ``blockdev-del`` / ``netdev_del``, which StratoVirt would accept even while the
+device is still attached, so they are sent only after the event.
+"""
+
+from __future__ import annotations
+
+from ._device_record import DeviceEntry
+from ._errors import DeviceApplyError
+from ._planner import PURPOSE_UNPLUG, Step
+from ._qmp_errors import QMPCommandError, QMPError, QMPTimeoutError
+from ._stratovirt import MACHINE_MICRO
+
+# A micro VM unplug is synchronous: the event is already read (up to 2.4) or follows the reply at once (2.5).
+MICRO_EVENT_WAIT = 2.0
+STILL_ON_THE_FLY = 'Guest is still on the fly of another (un)plugging'
+
+
+class UnplugMixin:
+    """``unplug`` for :class:`Applier` (which provides ``client``, ``state``, ``_send``, ``_fail``, ``_forget``)."""
+
+    def unplug(self, device_id: str) -> None:
+        if self.state.dialect.machine == MACHINE_MICRO:
+            self._unplug_micro(device_id)
+        else:
+            self._unplug_pci(device_id)
+
+    # -- micro VM ---------------------------------------------------------
+
+    def _unplug_micro(self, device_id: str) -> None:
+        try:
+            self._send('device_del', {'id': device_id})
+        except QMPCommandError as exc:
+            if exc.desc == 'Device %s not found' % device_id:
+                self.notes.append('%s was already gone from the VM' % device_id)
+                self._forget(device_id)
+                return
+            if exc.desc != '%s: failed to update config.' % device_id:
+                raise self._fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
+                                 'the device may still be plugged; check the VM and re-run') from exc
+            self._unplug_half_done(device_id)
+            return
+        try:
+            self.client.wait_event('DEVICE_DELETED', device_id, timeout=MICRO_EVENT_WAIT)
+        except QMPError:
+            self.notes.append('no DEVICE_DELETED event came for %s; a micro VM unplug is complete at the reply' % device_id)
+        self._forget(device_id)
+
+    def _unplug_half_done(self, device_id: str) -> None:
+        # StratoVirt frees slot and config before the failing backend reset; a second device_del tells.
+        self.changed = True
+        self.sent.append({'execute': 'device_del', 'arguments': {'id': device_id}})
+        try:
+            self.client.execute('device_del', {'id': device_id})
+        except QMPCommandError as exc:
+            if exc.desc != 'Device %s not found' % device_id:
+                raise DeviceApplyError('device_del of %s on VM %s answered "failed to update config." and then %r; the '
+                                       'device may still be plugged' % (device_id, self.socket_path, exc.desc),
+                                       self.applied) from exc
+        current = self.state.devices.get(device_id)
+        self._forget(device_id)
+        if current is not None and current.ifname and self.state.dialect.nic_unplug_keeps_tap:
+            self.state.record.put(DeviceEntry(device_id, 'nic', state='tap-held', slot=current.slot, ifname=current.ifname))
+            self.state.held_after_unplug[current.ifname] = device_id
+            self.notes.append('NIC %s is unplugged but StratoVirt %s keeps its tap %s open until the VM exits; that tap '
+                              'cannot be plugged again in this VM' % (device_id, self.state.dialect.release_text,
+                                                                      current.ifname))
+
+    # -- standard VM ------------------------------------------------------
+
+    def _unplug_pci(self, device_id: str) -> None:
+        current = self.state.devices.get(device_id)
+        dialect = self.state.dialect
+        if current is not None and current.pending and not dialect.unplug_has_busy_check:
+            # 2.1.0 has no busy check: a second press during a Linux guest's 5 s grace period would cancel it.
+            if not self._host_still_holds(current):
+                self.notes.append('the guest had completed the pending unplug of %s' % device_id)
+            else:
+                self._await_guest(device_id)
+            self.state.devices.pop(device_id, None)
+            return
+        try:
+            self._send('device_del', {'id': device_id})
+        except QMPCommandError as exc:
+            if dialect.is_absent_reply(exc.desc, device_id):
+                if current is not None and current.pending:
+                    self.notes.append('the guest had completed the pending unplug of %s' % device_id)
+                self.state.devices.pop(device_id, None)
+                return
+            if exc.desc != STILL_ON_THE_FLY:
+                raise self._fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
+                                 'the device is still plugged') from exc
+        self._await_guest(device_id)
+        self.state.devices.pop(device_id, None)
+
+    def _host_still_holds(self, device) -> bool:
+        if device.path:
+            return device.path in self.state.images
+        return device.ifname in self.state.taps
+
+    def _await_guest(self, device_id: str) -> None:
+        try:
+            self.client.wait_event('DEVICE_DELETED', device_id, timeout=self.wait_timeout)
+        except QMPTimeoutError:
+            self._mark_pending(device_id)
+            raise DeviceApplyError(
+                'the guest of VM %s has not let %s go within %ss (wait_timeout): the unplug is pending in the guest. '
+                'A Linux guest takes about 5 s; one without PCIe hot-plug support (pciehp), or not booted yet, never '
+                'does. The backend is kept; re-run the task later to finish the unplug, or raise wait_timeout'
+                % (self.socket_path, device_id, self.wait_timeout), self.applied) from None
+
+    def _mark_pending(self, device_id: str) -> None:
+        entry = self.state.record.get(device_id)
+        current = self.state.devices.get(device_id)
+        if entry is None and current is not None:
+            entry = DeviceEntry(device_id, current.kind, bus=current.bus, addr='0x0', path=current.path,
+                                ifname=current.ifname, options=dict(current.options))
+        if entry is not None:
+            entry.state = 'unplug-pending'
+            self.state.record.put(entry)
+            self.state.record.save()
+        if current is not None:
+            self.state.devices[device_id] = current._replace(pending=True)
+
+    def delete_backend(self, step: Step) -> None:
+        """``blockdev-del`` / ``netdev_del`` after the guest let the device go; an absent backend is fine."""
+        missing = ('Drive %s not found' % step.device_id, 'Netdev %s not found' % step.device_id)
+        try:
+            self._send(step.execute, step.arguments)
+        except QMPCommandError as exc:
+            if exc.desc not in missing:
+                raise self._fail(step, exc, 'the device is gone but its backend is still registered') from exc
+        self._forget(step.device_id)
+        self.state.record.save()

@@ -1,0 +1,86 @@
+#!/usr/bin/python
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: stratovirt_info
+short_description: Report a running StratoVirt VM's release, machine type, status, devices and free places
+version_added: 0.1.0
+description:
+  - Reports what is known of one running StratoVirt VM, without changing it (only C(query-version) and
+    C(query-status) are sent).
+  - Devices come from the VM's command line (cold-plugged) and from the record the device modules keep, checked
+    against what the host shows of the VM process. StratoVirt itself cannot report them.
+  - Lists any mismatch between that record and the host, and what neither explains.
+author:
+  - stratovirt.qmp contributors (@stratovirt-qmp)
+extends_documentation_fragment:
+  - stratovirt.qmp.stratovirt
+  - stratovirt.qmp.stratovirt.info_attributes
+'''
+
+EXAMPLES = r'''
+- name: What does the VM have?
+  stratovirt.qmp.stratovirt_info:
+    socket: /srv/vm/qa/qmp.sock
+  register: vm
+
+- name: Show its free disk slots
+  ansible.builtin.debug:
+    var: vm.free
+'''
+
+RETURN = r'''
+stratovirt:
+  description: Release, machine type and process id of the VM.
+  returned: success
+  type: dict
+  sample: {"release": "2.1.0", "machine": "micro", "pid": 4242}
+status:
+  description: The answer to C(query-status).
+  returned: success
+  type: dict
+  sample: {"running": true, "singlestep": false, "status": "running"}
+devices:
+  description:
+    - Every device known for the VM, cold-plugged and hot-plugged.
+    - C(source) says where the knowledge comes from, V(cold-plugged) (the VM's command line) or V(record) (plugged
+      by this collection, confirmed by the host view).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {"id": "rootfs", "kind": "disk", "addr": "0x0", "path": "/srv/vm/rootfs.img", "read_only": false, "source": "cold-plugged"}
+    - {"id": "drive-0", "kind": "disk", "addr": "0x1", "path": "/srv/vm/disk0.img", "read_only": false, "direct": true,
+       "aio": null, "source": "record"}
+free:
+  description:
+    - Micro VM, free C(disk_slots) and C(nic_slots) (as addr values) and the number of C(backends) that can still be
+      registered. Standard VM, free C(root_ports).
+  returned: success
+  type: dict
+  sample: {"disk_slots": ["0x2", "0x3"], "nic_slots": ["0x0", "0x1"], "backends": 4}
+mismatches:
+  description:
+    - Disagreements between the device record and the host view of the VM process (entries the host contradicts,
+      images or taps the VM holds that no known device explains, interrupted plugs). Empty when all agree.
+  returned: success
+  type: list
+  elements: str
+record:
+  description: The device record's path, and what was discarded when it belonged to an earlier VM process.
+  returned: success
+  type: dict
+'''
+
+from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import run_info_module
+
+
+def main():
+    run_info_module()
+
+
+if __name__ == '__main__':
+    main()
