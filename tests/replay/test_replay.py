@@ -1,6 +1,6 @@
 # Copyright (c) 2026 stratovirt.qmp contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Every recorded exchange of a real StratoVirt 2.1.0 micro VM, replayed against the simulator."""
+"""Every recorded exchange of real StratoVirt VMs (2.1.0 micro, 2.1.0 and 2.5.0 standard), replayed against the simulator."""
 
 from __future__ import annotations
 
@@ -36,6 +36,50 @@ def test_every_exception_has_a_reason(results):
         if result.index in replay.EXCEPTIONS:
             assert replay.EXCEPTIONS[result.index]
             assert not result.identical, 'a listed exception that now matches should leave the list'
+
+
+STANDARD_RECORDINGS = {'2.1.0': ('stratovirt-2.1.0-standard.jsonl', 115), '2.5.0': ('stratovirt-2.5.0-standard.jsonl', 90)}
+
+
+def _transcript(release):
+    path = os.path.join(replay.SHARED, 'transcripts', STANDARD_RECORDINGS[release][0])
+    if not os.path.exists(path):
+        pytest.fail('transcript not found: %s (set STRATOVIRT_SHARED to the shared/ folder)' % path)
+    return path
+
+
+@pytest.mark.parametrize('release', sorted(STANDARD_RECORDINGS))
+def test_standard_replay_is_identical_but_for_listed_exceptions(release, figures):
+    """One test per recording (a replay takes ~20 s): figures, no unlisted difference, only shortened listening listed."""
+    transcript = _transcript(release)
+    replayed = replay.replay(transcript)
+    figures('%s (%s standard VM)' % (replay.figure(replayed), release))
+    differences = ['record %d: %s' % (result.index, result.detail) for result in replay.unexpected(replayed)]
+    assert not differences, '\n'.join(differences)
+    assert len(replayed) == STANDARD_RECORDINGS[release][1]
+    listed = replay.listed_exceptions(transcript)
+    for result in replayed:
+        if result.index in listed:
+            assert listed[result.index].startswith('its reader listened')
+            assert not result.identical
+        else:
+            assert result.identical, result.detail
+
+
+def test_listening_longer_than_the_cap_is_listed():
+    records = [{'note': 'the reader kept listening for 20 s after sending'}, {'note': 'the reader kept listening for 1 s'},
+               {'note': 'guest serial after this step: (no new lines)'}]
+    plan = replay.plan_for('stratovirt-2.5.0-standard.jsonl')
+    listed = replay.exceptions_of(plan, records)
+    assert list(listed) == ([0] if replay.LISTEN_CAP < 20 else [])
+
+
+def test_plans_follow_the_file_name():
+    assert replay.plan_for('/x/stratovirt-2.1.0-standard.jsonl').launches[4][0][:2] == ['--guest', 'ack']
+    assert replay.plan_for('/x/stratovirt-2.5.0-standard.jsonl').launches[4][0][:2] == ['--guest', 'blink']
+    assert replay.plan_for('/x/stratovirt-2.1.0-microvm.jsonl').machine == 'microvm'
+    with pytest.raises(ValueError):
+        replay.plan_for('/x/stratovirt-2.5.0-microvm.jsonl')
 
 
 def _connect(path):

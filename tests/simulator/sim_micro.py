@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from sim_host import HostError, ImageHandle, open_tap, os_error_text, path_kind, tap_busy
 from sim_outcome import Outcome, event, fail, ok
@@ -55,6 +55,58 @@ def driver_kind(driver: str) -> Optional[str]:
     if 'blk' in driver:
         return 'blk'
     return None
+
+
+def aio_rule_error(profile: Profile, args: dict) -> Optional[str]:
+    """The 2.3.0+ ``DriveConfig::check`` rule tying ``file.aio`` to ``cache.direct`` (both machine types)."""
+    if not profile.has_aio_rule:
+        return None
+    direct = (args.get('cache') or {}).get('direct', True)
+    aio = (args['file'].get('aio') or 'off').lower()
+    if aio == 'off' and direct:
+        return 'Invalid parameter \'aio\' for \'low performance expected when use sync io with "direct" on\''
+    if aio == 'native' and not direct:
+        return 'Invalid parameter \'aio\' for \'native aio type should be used with "direct" on\''
+    return None
+
+
+def register_image(open_images, path: str, read_only: bool, direct: bool) -> Tuple[Optional[ImageHandle], Optional[str]]:
+    """Open and lock ``path`` as 2.2.0+ ``register_drive_file`` does; :returns: (image, None) or (None, error text).
+
+    ``open_images`` are the images this VM already registered (None entries allowed): sharing one is
+    refused unless both are read-only.
+    """
+    for other in open_images:
+        if other is not None and os.path.realpath(other.path) == os.path.realpath(path) \
+                and not (read_only and other.read_only):
+            return None, ('Failed to add drive %s, file can only be shared with read_only. Is it used more than once '
+                          'or another process using the same file?' % path)
+    image = ImageHandle(path, read_only, direct)
+    try:
+        image.open()
+    except OSError as exc:
+        return None, 'failed to open the file for block %s. Error: %s' % (path, os_error_text(exc))
+    try:
+        image.lock()
+    except OSError as exc:
+        image.close()
+        return None, ('Failed to get %s on file: %s. Is it used more than once or another process using the same file? '
+                      'Error: %s' % ('read lock' if read_only else 'write lock', path, os_error_text(exc)))
+    return image, None
+
+
+def open_image_of(args: dict) -> ImageHandle:
+    """Open (without a lock) the image of ``blockdev-add`` arguments, as 2.1.0 does when a device is realized.
+
+    :raises HostError: the image cannot be opened.
+    """
+    image = ImageHandle(args['file']['filename'], bool(args.get('read-only', False)),
+                        (args.get('cache') or {}).get('direct', True))
+    try:
+        image.open()
+    except OSError as exc:
+        raise HostError('cannot open image', exc) from exc
+    return image
 
 
 class MicroVM:
@@ -110,12 +162,9 @@ class MicroVM:
         path = args['file']['filename']
         direct = (args.get('cache') or {}).get('direct', True)
         read_only = bool(args.get('read-only', False))
-        aio = (args['file'].get('aio') or 'off').lower()
-        if self.profile.has_aio_rule:
-            if aio == 'off' and direct:
-                return fail('Invalid parameter \'aio\' for \'low performance expected when use sync io with "direct" on\'')
-            if aio == 'native' and not direct:
-                return fail('Invalid parameter \'aio\' for \'native aio type should be used with "direct" on\'')
+        error = aio_rule_error(self.profile, args)
+        if error:
+            return fail(error)
         kind = path_kind(path)
         if kind == 'missing':
             return fail(self.profile.missing_file.format(path=path))
@@ -133,24 +182,8 @@ class MicroVM:
         return ok()
 
     def _open_image(self, backend: Backend, path: str, read_only: bool, direct: bool) -> Optional[str]:
-        for other in self.backends:
-            if other.image is not None and os.path.realpath(other.image.path) == os.path.realpath(path) \
-                    and not (read_only and other.image.read_only):
-                return ('Failed to add drive %s, file can only be shared with read_only. Is it used more than once '
-                        'or another process using the same file?' % path)
-        image = ImageHandle(path, read_only, direct)
-        try:
-            image.open()
-        except OSError as exc:
-            return 'failed to open the file for block %s. Error: %s' % (path, os_error_text(exc))
-        try:
-            image.lock()
-        except OSError as exc:
-            image.close()
-            return ('Failed to get %s on file: %s. Is it used more than once or another process using the same file? '
-                    'Error: %s' % ('read lock' if read_only else 'write lock', path, os_error_text(exc)))
-        backend.image = image
-        return None
+        backend.image, error = register_image([other.image for other in self.backends], path, read_only, direct)
+        return error
 
     def blockdev_del(self, args: dict) -> Outcome:
         return fail('blockdev_del not support yet')
@@ -205,14 +238,7 @@ class MicroVM:
     def _realize(self, backend: Backend) -> None:
         """Give the slot its backend: open the image (2.1.0) or attach the tap."""
         if backend.kind == 'blk' and backend.image is None:
-            args = backend.args
-            image = ImageHandle(args['file']['filename'], bool(args.get('read-only', False)),
-                                (args.get('cache') or {}).get('direct', True))
-            try:
-                image.open()
-            except OSError as exc:
-                raise HostError('cannot open image', exc) from exc
-            backend.image = image
+            backend.image = open_image_of(backend.args)
         elif backend.kind == 'net' and backend.ifname and backend.tap_fd is None:
             try:
                 backend.tap_fd = open_tap(backend.ifname)

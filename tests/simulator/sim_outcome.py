@@ -15,6 +15,7 @@ class Outcome(NamedTuple):
     events: List[dict] = []
     panic: Optional[str] = None    # the VM process dies with this message instead of answering
     shutdown: bool = False         # the VM exits after the reply and its events
+    hang: bool = False             # the VM's main thread deadlocks: no reply, and the monitor never answers again
 
 
 def ok(value: Any = None, events: Optional[List[dict]] = None) -> Outcome:

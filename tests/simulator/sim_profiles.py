@@ -103,3 +103,44 @@ def static_replies(profile: Profile, thread_id: int) -> dict:
         'query-block': [], 'query-named-block-nodes': [], 'query-blockstats': [], 'qom-list': [], 'qom-get': [],
         'qom_get': [], 'query-chardev': [],
     }
+
+
+class StandardTraits(NamedTuple):
+    """What differs between releases on a standard (q35, PCIe) VM; sources in docs/simulator.md."""
+    blk_add_failed: str               # reason after "Failed to add virtio pci blk: " (unknown bus, used devfn, no image)
+    net_add_failed: str               # same for "Failed to add virtio pci net: " (also: tap held elsewhere)
+    drive_missing: str
+    netdev_missing: str               # {id} is the netdev asked for
+    unknown_device_del: str           # {id} is the device asked for
+    missing_image: str                # {path}; blockdev-add of a path that does not exist
+    not_regular_image: str            # {path}; a directory or other non-file
+    keeps_failed_plug: bool           # 2.1.0: a device whose plug failed stays on the bus (the pcie.0 zombie)
+    checks_devfn_on_plug: bool        # 2.5.0: hot-plug at devfn != 0 of a root port is refused
+    deadlocks_on_devfn_unplug: bool   # 2.1.0: device_del at devfn != 0 of a root port locks the main thread for good
+    checks_blinking_indicator: bool   # 2.2.0+: "still on the fly" while the guest blinks the power indicator
+
+
+STANDARD_TRAITS = {
+    '2.1.0': StandardTraits(
+        blk_add_failed='Failed to add virtio pci block device',
+        net_add_failed='Failed to add virtio net device',
+        drive_missing='Drive not found',
+        netdev_missing='Netdev not found',
+        unknown_device_del='Failed to remove device: id {id} not found',
+        missing_image='Drive File is not a regular File.',
+        not_regular_image='Drive File is not a regular File.',
+        keeps_failed_plug=True, checks_devfn_on_plug=False, deadlocks_on_devfn_unplug=True,
+        checks_blinking_indicator=False,
+    ),
+    '2.5.0': StandardTraits(
+        blk_add_failed='Failed to add virtio pci device',
+        net_add_failed='Failed to add virtio pci device',
+        drive_missing='No drive configured matched for blk device',
+        netdev_missing='Netdev: "{id}" not found for net device',
+        unknown_device_del='Can not find parent device from pci bus',
+        missing_image=PROFILES['2.5.0'].missing_file,
+        not_regular_image=PROFILES['2.5.0'].not_regular_file,
+        keeps_failed_plug=False, checks_devfn_on_plug=True, deadlocks_on_devfn_unplug=False,
+        checks_blinking_indicator=True,
+    ),
+}

@@ -7,6 +7,9 @@ server end of a gone client stays open until the next accept; everything read
 in one go is one JSON document; a batch over 8 KiB is refused; more than 100
 reads a second are throttled; a greeting written to a gone client, like a
 type-mismatched ``device_add`` on 2.1.0, kills the process.
+
+Events a guest raises later (``DEVICE_DELETED`` of a standard VM) come from the
+machine's timers, run inside this loop: the socket is only ever written by it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import select
 import socket
 import sys
 import time
-from typing import Callable, Optional
+from typing import Callable, List, Optional, Protocol
 
 from sim_outcome import Outcome
 from sim_serde import SerdeError, decode_command
@@ -46,6 +49,16 @@ def dumps(value) -> str:
     return json.dumps(value, separators=(',', ':'), ensure_ascii=False, sort_keys=True)
 
 
+class Timers(Protocol):
+    """What the server asks a machine whose guest raises events later (a standard VM)."""
+
+    def next_deadline(self) -> Optional[float]:
+        """:returns: the ``time.monotonic()`` at which an event is next due, or None."""
+
+    def fire(self, now: float) -> List[dict]:
+        """Act on everything due by ``now``; :returns: the events to send."""
+
+
 class Server:
     def __init__(self, socket_path: str, profile, dispatch: Callable[[str, dict], Outcome], faults: Faults,
                  record_path: Optional[str] = None) -> None:
@@ -59,6 +72,8 @@ class Server:
         self.stale: Optional[socket.socket] = None
         self.reads: collections.deque = collections.deque()
         self.answered = 0
+        self.timers: Optional[Timers] = None    # set for a machine with guest-driven events
+        self.hung = False
 
     # -- lifecycle --------------------------------------------------------
 
@@ -87,11 +102,36 @@ class Server:
     def serve_forever(self) -> None:
         if self.faults.accept_delay:
             time.sleep(self.faults.accept_delay)
-        while True:
+        while not self.hung:
+            self._fire_timers()
+            watched = self.listener if self.client is None else self.client
+            poller = select.poll()
+            poller.register(watched, select.POLLIN)
+            ready = poller.poll(self._poll_timeout_ms())
+            if not ready:
+                continue
             if self.client is None:
                 self._accept()
             else:
-                self._serve_client()
+                self._serve_client(ready[0][1])
+        # A deadlocked main thread: nothing is read, answered, accepted or sent any more; only a signal ends it.
+        while True:
+            time.sleep(3600)
+
+    def _poll_timeout_ms(self) -> Optional[int]:
+        deadline = self.timers.next_deadline() if self.timers else None
+        if deadline is None:
+            return None
+        return max(0, int((deadline - time.monotonic()) * 1000) + 1)
+
+    def _fire_timers(self) -> None:
+        deadline = self.timers.next_deadline() if self.timers else None
+        if deadline is None or deadline > time.monotonic():
+            return
+        for ev in self.timers.fire(time.monotonic()):
+            # With no client connected the event is lost, as StratoVirt's QMP channel drops it.
+            if ev['event'] not in self.faults.withhold_events:
+                self._send_event(ev)
 
     # -- connections ------------------------------------------------------
 
@@ -115,10 +155,7 @@ class Server:
         # StratoVirt keeps its end of a finished connection open until it accepts the next client.
         self.stale, self.client = self.client, None
 
-    def _serve_client(self) -> None:
-        poller = select.poll()
-        poller.register(self.client, select.POLLIN)
-        flags = poller.poll()[0][1]
+    def _serve_client(self, flags: int) -> None:
         if flags & (select.POLLHUP | select.POLLERR):
             self._client_gone()
             return
@@ -182,6 +219,9 @@ class Server:
         outcome = self._run(decoded.execute, decoded.arguments or {})
         if outcome.panic:
             self.panic(outcome.panic)
+        if outcome.hang:
+            self.hung = True
+            return
         reply = {'return': outcome.value} if outcome.error is None else {
             'error': {'class': outcome.error_class, 'desc': outcome.error}}
         if isinstance(decoded.id, str) and decoded.execute not in NO_ID_ECHO:

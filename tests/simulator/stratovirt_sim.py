@@ -4,6 +4,8 @@
 
     python3 tests/simulator/stratovirt_sim.py --socket PATH --profile 2.1.0 --machine microvm \
         [-- -drive file=IMG,id=rootfs -device virtio-blk-device,drive=rootfs,id=rootfs ...]
+    python3 tests/simulator/stratovirt_sim.py --socket PATH --profile 2.5.0 --machine standard \
+        --root-ports 2 --guest ack [-- -drive file=IMG,id=rootfs,direct=off ...]
 
 See docs/simulator.md. Standard library only, Python 3.8+.
 """
@@ -19,11 +21,14 @@ import threading
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 # pylint: disable=wrong-import-position
-from sim_cmdline import ColdPlugError, cold_plug  # noqa: E402
+from sim_cmdline import ColdPlugError, cold_plug, cold_plug_standard  # noqa: E402
 from sim_micro import MicroVM  # noqa: E402
 from sim_outcome import Outcome, event, fail, ok  # noqa: E402
 from sim_profiles import PROFILES, static_replies  # noqa: E402
 from sim_server import Faults, Server  # noqa: E402
+from sim_standard import GUEST_MODELS, StandardVM  # noqa: E402
+
+MACHINES = {'microvm': 'microvm', 'standard': 'standard', 'q35': 'standard'}   # q35 is StratoVirt's name of standard
 
 
 class Simulator:
@@ -33,6 +38,7 @@ class Simulator:
         self.profile = profile
         self.machine = machine
         self.static = static_replies(profile, threading.get_native_id())
+        self.static.update(getattr(machine, 'static_overrides', {}))
 
     def dispatch(self, name: str, args: dict) -> Outcome:
         vm = self.machine
@@ -65,7 +71,13 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description='Serve StratoVirt QMP on a Unix socket, as StratoVirt does.')
     parser.add_argument('--socket', required=True, help='path of the QMP Unix socket to create')
     parser.add_argument('--profile', choices=sorted(PROFILES), default='2.1.0', help='StratoVirt release to play')
-    parser.add_argument('--machine', choices=['microvm'], default='microvm', help='machine type')
+    parser.add_argument('--machine', choices=sorted(MACHINES), default='microvm', help='machine type (q35 = standard)')
+    parser.add_argument('--root-ports', type=int, default=0, metavar='N',
+                        help='standard VM: add root ports pcie.1 .. pcie.N (besides those of the command line)')
+    parser.add_argument('--guest', choices=GUEST_MODELS, default='ack',
+                        help='standard VM: how the guest answers an unplug request (ack, deaf, blink)')
+    parser.add_argument('--guest-ack-delay', type=float, default=0.2, metavar='SECONDS',
+                        help='standard VM, ack guest: time from device_del to the slot power-off')
     parser.add_argument('--pidfile', help='write the process id here once the socket listens')
     parser.add_argument('--record', help='append every batch received and every line sent to this JSONL file')
     parser.add_argument('--fault-drop-after', type=int, metavar='N',
@@ -94,16 +106,51 @@ def faults_from(args) -> Faults:
                   fail_commands=fail_commands, accept_delay=args.accept_delay)
 
 
+def with_root_ports_on_command_line(argv, count: int, cmdline):
+    """``--root-ports N`` as the ``-device pcie-root-port`` options StratoVirt would be started with.
+
+    Tools that inspect the VM process (the collection does) read root ports from its command line, as
+    with StratoVirt, so the flag is turned into real options and the simulator starts again with them.
+    """
+    existing = set()
+    for value in cmdline:
+        if value.startswith('pcie-root-port,'):
+            existing.update(part[3:] for part in value.split(',') if part.startswith('id='))
+    ports = []
+    for number in range(1, count + 1):
+        if 'pcie.%d' % number not in existing:
+            ports += ['-device', 'pcie-root-port,id=pcie.%d,port=0x%x,bus=pcie.0,addr=0x%x' % (number, number, 2 + number)]
+    flag = argv.index('--root-ports')
+    rest = argv[:flag] + argv[flag + 2:]
+    if '--' in rest:
+        split = rest.index('--')
+        return rest[:split + 1] + ports + rest[split + 1:]
+    return rest + ['--'] + ports
+
+
 def main(argv=None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.root_ports and '--root-ports' in argv:
+        os.execv(sys.executable, [sys.executable, os.path.abspath(__file__)]
+                 + with_root_ports_on_command_line(argv, args.root_ports, args.cmdline))
     profile = PROFILES[args.profile]
-    machine = MicroVM(profile)
+    if MACHINES[args.machine] == 'standard':
+        machine = StandardVM(profile, args.guest, args.guest_ack_delay)
+    else:
+        machine = MicroVM(profile)
     try:
-        cold_plug(machine, args.cmdline)
+        if isinstance(machine, StandardVM):
+            cold_plug_standard(machine, args.cmdline, args.root_ports)
+        else:
+            cold_plug(machine, args.cmdline)
     except ColdPlugError as exc:
+        machine.close()
         sys.stderr.write('stratovirt_sim: %s\n' % exc)
         return 2
     server = Server(args.socket, profile, Simulator(profile, machine).dispatch, faults_from(args), args.record)
+    if isinstance(machine, StandardVM):
+        server.timers = machine
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     server.bind()
     if args.pidfile:
