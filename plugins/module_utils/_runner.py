@@ -141,7 +141,8 @@ class DeviceTask:
 
 
 def _entry_view(entry) -> dict:
-    return CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path, ifname=entry.ifname, options=entry.options).view()
+    return CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path, ifname=entry.ifname, options=entry.options,
+                         bus=entry.bus).view()
 
 
 def run_device_module(kind: str) -> None:

@@ -133,10 +133,18 @@ class UnplugMixin:
     def delete_backend(self, step: Step) -> None:
         """``blockdev-del`` / ``netdev_del`` after the guest let the device go; an absent backend is fine."""
         missing = ('Drive %s not found' % step.device_id, 'Netdev %s not found' % step.device_id)
+        entry = self.state.record.get(step.device_id)
         try:
             self._send(step.execute, step.arguments)
         except QMPCommandError as exc:
             if exc.desc not in missing:
                 raise self._fail(step, exc, 'the device is gone but its backend is still registered') from exc
         self._forget(step.device_id)
+        if step.execute == 'netdev_del' and entry is not None and entry.ifname and self.state.dialect.nic_unplug_keeps_tap:
+            # 2.5.0 keeps the tap of a removed standard VM NIC open; the host view drops this once it is released.
+            self.state.record.put(DeviceEntry(step.device_id, 'nic', state='tap-held', bus=entry.bus, ifname=entry.ifname))
+            self.state.held_after_unplug[entry.ifname] = step.device_id
+            self.notes.append('NIC %s is unplugged but StratoVirt %s keeps its tap %s open until the VM exits; that tap '
+                              'cannot be plugged again in this VM' % (step.device_id, self.state.dialect.release_text,
+                                                                      entry.ifname))
         self.state.record.save()
