@@ -50,8 +50,8 @@ options:
         as StratoVirt requires on a micro VM.
       - Disks and NICs of one VM share one id space.
       - 1-64 letters, digits, C(.), C(_) or C(-), starting with a letter or digit.
+      - Required for the single-device form; not used with the list form (each item has its own).
     type: str
-    required: true
   state:
     description:
       - V(present) plugs the device if it is not there; V(absent) unplugs it with C(device_del) if it is.
@@ -85,6 +85,13 @@ options:
       - A micro VM unplug needs no guest and does not wait.
     type: float
     default: 30.0
+  exclusive:
+    description:
+      - List form only. Also unplug the devices of this kind that this collection plugged into the VM earlier and
+        that the list no longer declares. Cold-plugged devices are never touched.
+      - They are unplugged first, so their slots or root ports are free for the declared devices.
+    type: bool
+    default: false
   on_change:
     description:
       - What to do when the device is present but differs from the task (another image, slot, tap, options).

@@ -15,7 +15,7 @@ from ._planner import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_UNPLUG, Plan
 from ._qmp_errors import QMPCommandError
 from ._stratovirt import MACHINE_MICRO, MICRO_DISK_SLOTS, MICRO_NIC_SLOTS
 from ._unplug import UnplugMixin
-from ._vm_state import VMState
+from ._vm_state import CurrentDevice, VMState
 
 DEFAULT_WAIT_TIMEOUT = 30.0
 
@@ -49,8 +49,12 @@ class Applier(UnplugMixin):
             else:
                 self._add_device(step, plan)
         if plan.entry is not None:
-            plan.entry.state = 'plugged'
-            self.state.record.put(plan.entry)
+            entry = plan.entry
+            entry.state = 'plugged'
+            self.state.record.put(entry)
+            self.state.devices[entry.id] = CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path,
+                                                         ifname=entry.ifname, options=dict(entry.options), bus=entry.bus)
+            self.state.leftovers.pop(entry.id, None)
         self.state.record.save()
 
     def _note_plugging(self, plan: Plan) -> None:

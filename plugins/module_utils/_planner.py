@@ -42,6 +42,7 @@ class Plan(NamedTuple):
     entry: Optional[DeviceEntry] = None       # the record entry once the plan is applied
     auto_slot: bool = False                    # the slot or bus was chosen here, not given by the task
     resume: bool = False                       # a standard VM plug an earlier run left half-done is finished
+    device_id: str = ''
 
     @property
     def commands(self) -> List[dict]:
@@ -89,14 +90,14 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
     cleanup = [Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id)] if micro and spec.id in state.leftovers else []
     if spec.state == 'absent':
         if current is None:
-            return Plan(cleanup + _leftover_backend_steps(state, spec), None, None)
+            return Plan(cleanup + _leftover_backend_steps(state, spec), None, None, device_id=spec.id)
         _check_may_unplug(current, spec, 'unplug it')
-        return Plan(unplug_steps(state, current), before, None)
+        return Plan(unplug_steps(state, current), before, None, device_id=spec.id)
     unplug = []
     if current is not None:
         found = differences(current, spec)
         if not found and not current.pending:
-            return Plan([], before, before)
+            return Plan([], before, before, device_id=spec.id)
         if found and spec.on_change != 'replace':
             raise DeviceInputError('%s is plugged but differs from the task (%s); hot-plugged devices cannot be changed in '
                                    'place: set on_change=replace to unplug and plug it again (disruptive to the guest), '
@@ -106,7 +107,37 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
     plug, entry, auto = _plug_steps(state, spec, replacing=current)
     after = CurrentDevice(spec.id, spec.kind, entry.slot, path=entry.path, ifname=entry.ifname, options=entry.options,
                           bus=entry.bus).view()
-    return Plan(cleanup + unplug + plug, before, after, entry, auto, resume=spec.id in state.leftovers and not micro)
+    return Plan(cleanup + unplug + plug, before, after, entry, auto, resume=spec.id in state.leftovers and not micro,
+                device_id=spec.id)
+
+
+def plan_all(state: VMState, specs: List[DeviceSpec], exclusive_kind: Optional[str] = None) -> List[Plan]:
+    """Plan several devices of one VM in order, each against the VM as the earlier plans leave it.
+
+    With ``exclusive_kind``, devices of that kind this collection plugged (not cold-plugged ones) that ``specs``
+    do not declare are unplugged first, so that their slots or root ports are free for the declared ones.
+
+    :raises DeviceInputError: any one device cannot be planned; then nothing at all must be sent.
+    """
+    projected = state.projection()
+    plans = []
+    if exclusive_kind is not None:
+        declared = {spec.id for spec in specs}
+        for device in list(projected.devices.values()):
+            if device.kind == exclusive_kind and device.source != SOURCE_COLD and device.id not in declared:
+                plans.append(Plan(unplug_steps(projected, device), device.view(), None, device_id=device.id))
+                del projected.devices[device.id]
+    for spec in specs:
+        plan = plan_device(projected, spec)
+        plans.append(plan)
+        projected.leftovers.pop(spec.id, None)
+        if plan.entry is not None:
+            entry = plan.entry
+            projected.devices[spec.id] = CurrentDevice(spec.id, entry.kind, entry.slot, path=entry.path, ifname=entry.ifname,
+                                                       options=entry.options, bus=entry.bus)
+        elif plan.after is None:
+            projected.devices.pop(spec.id, None)
+    return plans
 
 
 def unplug_steps(state: VMState, device: CurrentDevice) -> List[Step]:

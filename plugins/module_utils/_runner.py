@@ -8,21 +8,22 @@ Private to the stratovirt.qmp collection: may change in any release.
 from __future__ import annotations
 
 import traceback
+from typing import List, Optional
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ._applier import Applier
 from ._device_record import RecordError
-from ._device_spec import AIO_CHOICES, KIND_DISK, spec_from_params
+from ._device_spec import AIO_CHOICES, KIND_DISK, DeviceSpec, spec_from_params
 from ._errors import DeviceError, DeviceInputError
 from ._info import report
-from ._planner import plan_device
+from ._planner import Plan, plan_all
 from ._preflight import check_host_inputs, check_not_shared
 from ._qmp import qmp_session
 from ._qmp_errors import QMPError
 from ._stratovirt import MACHINE_MICRO, MACHINE_STANDARD, DialectError, detect
 from ._vm_process import VMProcessError, command_line, machine_type, peer_pid
-from ._vm_state import CurrentDevice, gather
+from ._vm_state import gather
 
 CONNECTION_ARGS = dict(
     socket=dict(type='path', required=True, fallback=(env_fallback, ['STRATOVIRT_QMP_SOCKET'])),
@@ -30,11 +31,10 @@ CONNECTION_ARGS = dict(
     machine=dict(type='str', default='auto', choices=['auto', 'micro', 'standard']),
 )
 DEVICE_ARGS = dict(
-    id=dict(type='str', required=True),
+    id=dict(type='str'),
     state=dict(type='str', default='present', choices=['present', 'absent']),
     addr=dict(type='str'),
     bus=dict(type='str'),
-    wait_timeout=dict(type='float', default=30.0),
     on_change=dict(type='str', default='fail', choices=['fail', 'replace']),
     allow_cold_unplug=dict(type='bool', default=False),
 )
@@ -50,15 +50,29 @@ NIC_ARGS = dict(
     mac=dict(type='str'),
     create_tap=dict(type='bool', default=False),
 )
+SESSION_ARGS = dict(
+    wait_timeout=dict(type='float', default=30.0),
+    exclusive=dict(type='bool', default=False),
+)
 MACHINE_NAMES = {'microvm': MACHINE_MICRO, 'q35': MACHINE_STANDARD, 'virt': MACHINE_STANDARD,
                  'standard': MACHINE_STANDARD}  # the last: the simulator's --machine
 HANDLED = (DeviceError, QMPError, DialectError, RecordError, VMProcessError)
 
 
+def _device_options(kind: str) -> dict:
+    options = dict(DEVICE_ARGS)
+    options.update(DISK_ARGS if kind == KIND_DISK else NIC_ARGS)
+    return options
+
+
 def argument_spec(kind: str) -> dict:
+    """The single-device options at the top, the same options as the items of ``disks``/``nics``."""
     spec = dict(CONNECTION_ARGS)
-    spec.update(DEVICE_ARGS)
-    spec.update(DISK_ARGS if kind == KIND_DISK else NIC_ARGS)
+    spec.update(SESSION_ARGS)
+    spec.update(_device_options(kind))
+    items = _device_options(kind)
+    items['id'] = dict(type='str', required=True)
+    spec['disks' if kind == KIND_DISK else 'nics'] = dict(type='list', elements='dict', options=items)
     return spec
 
 
@@ -74,81 +88,129 @@ def _machine(option: str, argv, check_mode: bool):
 
 
 class DeviceTask:
-    """One run of ``stratovirt_disk`` or ``stratovirt_nic``."""
+    """One run of ``stratovirt_disk`` or ``stratovirt_nic``, for one device or a list of them (one session)."""
 
     def __init__(self, module: AnsibleModule, kind: str) -> None:
         self.module = module
         self.kind = kind
+        self.list_option = 'disks' if kind == KIND_DISK else 'nics'
+        self.listed = module.params.get(self.list_option) is not None
         self.applier = None
         self.state = None
-        self.spec_id = module.params['id']
-        self.result = {'changed': False, 'commands': [], 'device': None, 'stratovirt': None,
-                       'diff': {'before': {}, 'after': {}}}
+        self.plans: List[Plan] = []
+        self.done = 0
+        self.result = {'changed': False, 'commands': [], 'stratovirt': None, 'diff': {'before': {}, 'after': {}}}
+        if not self.listed:
+            self.result['device'] = None
 
     def run(self) -> None:
         try:
             self._converge()
         except HANDLED as exc:
-            if self.applier is not None:
-                self.result['commands'] = self.applier.sent
-                self.result['changed'] = self.applier.changed
-                # Whatever the plan said, the device is what is left after the failure (and any rollback).
-                left = self.state.devices.get(self.spec_id)
-                self.result['device'] = left.view() if left is not None else None
-                self.result['diff']['after'] = self.result['device'] or {}
+            self._report(failed=True)
             message = getattr(exc, 'message', None) or str(exc)
             socket_path = self.module.params['socket']
             if socket_path not in message:
                 message = 'VM %s: %s' % (socket_path, message)
             self.module.fail_json(msg=message, exception=traceback.format_exc(), **self.result)
+        self._report(failed=False)
         self.module.exit_json(**self.result)
+
+    def _specs(self) -> List[DeviceSpec]:
+        params = self.module.params
+        if not self.listed:
+            return [spec_from_params(self.kind, params)]
+        specs = [spec_from_params(self.kind, item) for item in params[self.list_option]]
+        seen = set()
+        for spec in specs:
+            if spec.id in seen:
+                raise DeviceInputError('%s declares id %s twice' % (self.list_option, spec.id))
+            seen.add(spec.id)
+        return specs
 
     def _converge(self) -> None:
         params = self.module.params
         socket_path = params['socket']
-        spec = spec_from_params(self.kind, params)
-        check_host_inputs(spec)
+        specs = self._specs()
+        for spec in specs:
+            check_host_inputs(spec)
+        if params['exclusive'] and not self.listed:
+            raise DeviceInputError('exclusive applies to the list form (%s) only' % self.list_option)
         with qmp_session(socket_path, params['timeout']) as client:
             pid = peer_pid(client.connection)
             argv = command_line(pid)
             dialect = detect(client, _machine(params['machine'], argv, self.module.check_mode))
             self.result['stratovirt'] = {'release': dialect.release_text, 'machine': dialect.machine, 'pid': pid}
             state = self.state = gather(socket_path, dialect, pid, argv)
-            state.adopt_if_unexplained(spec)
-            plan = plan_device(state, spec)
-            if plan.steps:
-                check_not_shared(spec, pid)
+            for spec in specs:
+                state.adopt_if_unexplained(spec)
+            # Every device is planned, and so checked, before anything is sent.
+            self.plans = plan_all(state, specs, self.kind if params['exclusive'] else None)
+            for spec, plan in zip(specs, self.plans[-len(specs):]):
+                if plan.steps:
+                    check_not_shared(spec, pid)
             for repair in state.repairs:
                 self.module.warn(repair)
-            self.result['diff'] = {'before': plan.before or {}, 'after': plan.after or {}}
-            self.result['device'] = plan.after
             if self.module.check_mode:
-                self.result.update(changed=bool(plan.steps), commands=plan.commands)
                 return
-            if not plan.steps:
+            if not any(plan.steps for plan in self.plans):
                 if state.repairs:
                     state.record.save()
                 return
             self.applier = Applier(client, state, socket_path, params['wait_timeout'])
-            self.applier.apply(plan)
+            for plan in self.plans:
+                self.applier.apply(plan)
+                self.done += 1
             for note in self.applier.notes:
                 self.module.warn(note)
-            if plan.entry is not None:
-                # The applier may have moved an automatically chosen slot past a device unknown to the record.
-                self.result['device'] = _entry_view(plan.entry)
-                self.result['diff']['after'] = self.result['device']
+
+    def _report(self, failed: bool) -> None:
+        """Fill the result from the plans: what was sent (or would be, in check mode) and where each device is."""
+        checking = self.module.check_mode
+        devices = []
+        for index, plan in enumerate(self.plans):
+            applied = checking or index < self.done
+            if applied or (failed and index == self.done):
+                after = plan.after if checking else self._now(plan)
+            else:
+                after = plan.before
+            devices.append({'id': plan.device_id, 'changed': bool(plan.steps) and (checking or index < self.done),
+                            'commands': plan.commands if checking else [], 'device': after, 'before': plan.before})
+        if self.applier is not None:
             self.result.update(changed=self.applier.changed, commands=self.applier.sent)
+            self._split_commands(devices)
+        elif checking:
+            self.result.update(changed=any(plan.steps for plan in self.plans),
+                               commands=[command for plan in self.plans for command in plan.commands])
+        if self.listed:
+            self.result['devices'] = [{key: value for key, value in device.items() if key != 'before'} for device in devices]
+            self.result['diff'] = {'before': {device['id']: device['before'] for device in devices if device['before']},
+                                   'after': {device['id']: device['device'] for device in devices if device['device']}}
+        elif devices:
+            self.result['device'] = devices[0]['device']
+            self.result['diff'] = {'before': devices[0]['before'] or {}, 'after': devices[0]['device'] or {}}
 
+    def _now(self, plan: Plan) -> Optional[dict]:
+        device = self.state.devices.get(plan.device_id) if self.state is not None else None
+        return device.view() if device is not None else None
 
-def _entry_view(entry) -> dict:
-    return CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path, ifname=entry.ifname, options=entry.options,
-                         bus=entry.bus).view()
+    def _split_commands(self, devices: List[dict]) -> None:
+        by_id = {}
+        for command in self.applier.sent:
+            arguments = command.get('arguments') or {}
+            by_id.setdefault(arguments.get('id') or arguments.get('node-name'), []).append(command)
+        for device in devices:
+            device['commands'] = by_id.get(device['id'], [])
+            device['changed'] = device['changed'] or bool(device['commands'])
 
 
 def run_device_module(kind: str) -> None:
     """``main()`` of stratovirt_disk and stratovirt_nic."""
-    required = [('state', 'present', ['path' if kind == KIND_DISK else 'ifname'])]
-    module = AnsibleModule(argument_spec=argument_spec(kind), supports_check_mode=True, required_if=required)
+    list_option = 'disks' if kind == KIND_DISK else 'nics'
+    single = [name for name in _device_options(kind) if name != 'id']
+    module = AnsibleModule(argument_spec=argument_spec(kind), supports_check_mode=True,
+                           mutually_exclusive=[(list_option, name) for name in ['id'] + single],
+                           required_one_of=[('id', list_option)])
     DeviceTask(module, kind).run()
 
 

@@ -9,6 +9,7 @@ record, the process's open images and taps, and its command line are combined.
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Dict, List, NamedTuple, Optional
 
@@ -76,6 +77,14 @@ class VMState:
         self.leftovers: Dict[str, DeviceEntry] = {}   # plugs an earlier run began and never finished
         self.root_ports: List[str] = []
         self.repairs: List[str] = []
+
+    def projection(self) -> 'VMState':
+        """A copy whose device maps can be changed to plan the next device against what earlier plans leave."""
+        projected = copy.copy(self)
+        projected.devices = dict(self.devices)
+        projected.held_after_unplug = dict(self.held_after_unplug)
+        projected.leftovers = dict(self.leftovers)
+        return projected
 
     # -- reading --------------------------------------------------------
 
