@@ -12,12 +12,12 @@ export STRATOVIRT_SHARED ?= $(abspath $(ROOT)/../shared)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test deps venv collection sanity pytest clean
+.PHONY: demo test deps venv collection sanity lint docs-lint galaxy molecule pytest clean
 
 demo: venv collection
 	PYTHONPATH=$(COLLECTIONS) $(BIN)/python tests/demo/run_demo.py
 
-test: deps venv collection sanity pytest
+test: deps venv collection sanity lint docs-lint galaxy molecule pytest
 
 # Host packages: shellcheck for ansible-test sanity, iproute2 for the taps the tests create.
 deps:
@@ -45,6 +45,21 @@ sanity: venv collection
 	@pipv=$$($(BIN)/python -c "import os,re,ansible_test as a; print(re.search(r\"pip='([0-9.]+)'\", open(os.path.join(os.path.dirname(a.__file__),'_internal','python_requirements.py')).read()).group(1))"); \
 	mkdir -p $$HOME/.ansible/test/cache && cp tests/utils/get_pip_shim.py $$HOME/.ansible/test/cache/get_pip_$${pipv//./_}.py
 	cd $(COLLECTION) && $(BIN)/ansible-test sanity --python 3.11 --local --color no
+
+# The Ansible quality gates, each in the collection copy with ANSIBLE_COLLECTIONS_PATH pointing at it.
+lint: venv collection
+	cd $(COLLECTION) && $(BIN)/ansible-lint --offline
+
+docs-lint: venv collection
+	cd $(COLLECTION) && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs . && $(BIN)/antsibull-changelog lint
+
+# ansible-galaxy collection build, install of the tarball into a clean directory, the rollout from there.
+galaxy: venv collection
+	cd $(COLLECTION) && $(BIN)/python tests/galaxy/installed_rollout.py
+
+# The vm_devices role against simulated VMs on localhost (extensions/molecule/default).
+molecule: venv collection
+	cd $(COLLECTION) && $(BIN)/molecule test
 
 pytest: venv collection
 	cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/simulator tests/replay tests/integration
