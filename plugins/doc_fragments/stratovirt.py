@@ -110,6 +110,114 @@ options:
     default: false
 '''
 
+    DISK_LIST = r'''
+options:
+  disks:
+    description:
+      - List form. Several disks of the VM in one call, in one QMP session under one lock; much faster than a task
+        per disk on a fleet (see C(docs/benchmarks.md)).
+      - Each item takes the options of the single-device form of M(stratovirt.qmp.stratovirt_disk) (C(id) required);
+        in that module the list form is mutually exclusive with them.
+      - Every item is checked (its form, the host, its plan) before anything is sent; if one is refused, nothing is
+        sent at all. Items are applied in order; if one fails, its own half plug is rolled back, the items before it
+        stay applied and those after it are not attempted. The result says which.
+    type: list
+    elements: dict
+    suboptions:
+      id:
+        description: Device id, see O(stratovirt.qmp.stratovirt_disk#module:id).
+        type: str
+        required: true
+      state:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:state).
+        type: str
+        choices: [present, absent]
+        default: present
+      path:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:path).
+        type: path
+      addr:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:addr).
+        type: str
+      bus:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:bus).
+        type: str
+      read_only:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:read_only).
+        type: bool
+        default: false
+      direct:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:direct).
+        type: bool
+        default: true
+      aio:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:aio).
+        type: str
+        choices: ['off', native, threads, iouring]
+      serial:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:serial).
+        type: str
+      on_change:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:on_change).
+        type: str
+        choices: [fail, replace]
+        default: fail
+      allow_cold_unplug:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:allow_cold_unplug).
+        type: bool
+        default: false
+'''
+
+    NIC_LIST = r'''
+options:
+  nics:
+    description:
+      - List form. Several NICs of the VM in one call, in one QMP session under one lock; much faster than a task
+        per NIC on a fleet (see C(docs/benchmarks.md)).
+      - Each item takes the options of the single-device form of M(stratovirt.qmp.stratovirt_nic) (C(id) required);
+        in that module the list form is mutually exclusive with them.
+      - Every item is checked before anything is sent; if one is refused, nothing is sent at all. Items are applied
+        in order; if one fails, its own half plug is rolled back, the items before it stay applied and those after
+        it are not attempted. The result says which.
+    type: list
+    elements: dict
+    suboptions:
+      id:
+        description: Device id, see O(stratovirt.qmp.stratovirt_nic#module:id).
+        type: str
+        required: true
+      state:
+        description: See O(stratovirt.qmp.stratovirt_nic#module:state).
+        type: str
+        choices: [present, absent]
+        default: present
+      ifname:
+        description: See O(stratovirt.qmp.stratovirt_nic#module:ifname).
+        type: str
+      create_tap:
+        description: See O(stratovirt.qmp.stratovirt_nic#module:create_tap).
+        type: bool
+        default: false
+      mac:
+        description: See O(stratovirt.qmp.stratovirt_nic#module:mac).
+        type: str
+      addr:
+        description: See O(stratovirt.qmp.stratovirt_nic#module:addr).
+        type: str
+      bus:
+        description: See O(stratovirt.qmp.stratovirt_nic#module:bus).
+        type: str
+      on_change:
+        description: See O(stratovirt.qmp.stratovirt_nic#module:on_change).
+        type: str
+        choices: [fail, replace]
+        default: fail
+      allow_cold_unplug:
+        description: See O(stratovirt.qmp.stratovirt_nic#module:allow_cold_unplug).
+        type: bool
+        default: false
+'''
+
     INFO_ATTRIBUTES = r'''
 attributes:
   check_mode:

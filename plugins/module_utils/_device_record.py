@@ -279,10 +279,10 @@ class DeviceRecord:
         try:
             # mkstemp opens with O_CREAT | O_EXCL | O_NOFOLLOW and mode 0600 whatever the umask; os.replace keeps that mode.
             fd, tmp_path = tempfile.mkstemp(prefix='.' + os.path.basename(self.path) + '.', suffix='.tmp', dir=directory)
+            # No fsync: the record is bound to the VM process, which a host crash ends too (voiding the record);
+            # the rename alone keeps it whole against what does happen, a run killed half-way.
             with os.fdopen(fd, 'w', encoding='utf-8') as stream:
                 stream.write(text)
-                stream.flush()
-                os.fsync(stream.fileno())
             # rename replaces a symlink planted at the target, never the file it points to.
             os.replace(tmp_path, self.path)
             tmp_path = None
@@ -294,18 +294,6 @@ class DeviceRecord:
                 # Best effort: the error that brought us here is the one worth reporting.
                 with contextlib.suppress(OSError):
                     os.unlink(tmp_path)
-        _fsync_directory(directory)
 
     def _socket_path(self) -> Optional[str]:
         return self.path[:-len(RECORD_SUFFIX)] if self.path.endswith(RECORD_SUFFIX) else None
-
-
-def _fsync_directory(directory: str) -> None:
-    # Makes the rename durable across a crash. The new record is already in place, so a failure
-    # (some filesystems refuse fsync on directories) must not report the save as failed.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

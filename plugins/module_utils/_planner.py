@@ -9,7 +9,7 @@ Pure: no I/O. Everything refused here is refused before any command is sent.
 from __future__ import annotations
 
 import os
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Sequence
 
 from ._device_record import DeviceEntry
 from ._device_spec import KIND_DISK, DeviceSpec
@@ -111,20 +111,20 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
                 device_id=spec.id)
 
 
-def plan_all(state: VMState, specs: List[DeviceSpec], exclusive_kind: Optional[str] = None) -> List[Plan]:
+def plan_all(state: VMState, specs: List[DeviceSpec], exclusive_kinds: Sequence[str] = ()) -> List[Plan]:
     """Plan several devices of one VM in order, each against the VM as the earlier plans leave it.
 
-    With ``exclusive_kind``, devices of that kind this collection plugged (not cold-plugged ones) that ``specs``
+    With ``exclusive_kinds``, devices of those kinds this collection plugged (not cold-plugged ones) that ``specs``
     do not declare are unplugged first, so that their slots or root ports are free for the declared ones.
 
     :raises DeviceInputError: any one device cannot be planned; then nothing at all must be sent.
     """
     projected = state.projection()
     plans = []
-    if exclusive_kind is not None:
+    if exclusive_kinds:
         declared = {spec.id for spec in specs}
         for device in list(projected.devices.values()):
-            if device.kind == exclusive_kind and device.source != SOURCE_COLD and device.id not in declared:
+            if device.kind in exclusive_kinds and device.source != SOURCE_COLD and device.id not in declared:
                 plans.append(Plan(unplug_steps(projected, device), device.view(), None, device_id=device.id))
                 del projected.devices[device.id]
     for spec in specs:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import stat
+from typing import List
 
 from ._device_spec import KIND_DISK, DeviceSpec
 from ._errors import DeviceInputError
-from ._vm_process import writers_of
+from ._vm_process import writers_of_any
 
 SYS_CLASS_NET = '/sys/class/net'
 
@@ -44,15 +45,16 @@ def _check_image(spec: DeviceSpec) -> None:
         raise DeviceInputError('image %s of disk %s is neither a regular file nor a block device' % (spec.path, spec.id))
 
 
-def check_not_shared(spec: DeviceSpec, vm_pid: int) -> None:
+def check_not_shared(specs: List[DeviceSpec], vm_pid: int) -> None:
     """Refuse an image that another process (another VM, most likely) holds open for writing.
 
+    :param specs: the disks about to be plugged (one scan of /proc for all of them).
     :raises DeviceInputError:
     """
-    if spec.state != 'present' or spec.kind != KIND_DISK:
-        return
-    writers = writers_of(spec.path, vm_pid)
-    if writers:
-        raise DeviceInputError('image %s of disk %s is held read-write by another process (pid %s), another VM most likely; '
-                               'attaching it to this VM too would corrupt it' % (spec.path, spec.id,
-                                                                                 ', '.join(str(pid) for pid in writers)))
+    disks = [spec for spec in specs if spec.state == 'present' and spec.kind == KIND_DISK]
+    writers = writers_of_any([spec.path for spec in disks], vm_pid)
+    for spec in disks:
+        if writers.get(spec.path):
+            raise DeviceInputError('image %s of disk %s is held read-write by another process (pid %s), another VM most '
+                                   'likely; attaching it to this VM too would corrupt it'
+                                   % (spec.path, spec.id, ', '.join(str(pid) for pid in writers[spec.path])))

@@ -24,7 +24,6 @@ from ._qmp_errors import (
     QMPProtocolError,
     QMPTimeoutError,
 )
-from ._qmp_linger import hand_over_until_greeting
 from ._unix_diag import UnixDiagError, monitor_usage
 from ._vm_lock import VMLock
 
@@ -147,6 +146,7 @@ class QMPClient:
         if self._peer_spoke:
             sock.close()
         else:
+            from ._qmp_linger import hand_over_until_greeting  # pylint: disable=import-outside-toplevel
             hand_over_until_greeting(sock)
 
     @property

@@ -8,15 +8,13 @@ Private to the stratovirt.qmp collection: may change in any release.
 from __future__ import annotations
 
 import traceback
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ._applier import Applier
 from ._device_record import RecordError
-from ._device_spec import AIO_CHOICES, KIND_DISK, DeviceSpec, spec_from_params
+from ._device_spec import AIO_CHOICES, KIND_DISK, KIND_NIC, DeviceSpec, spec_from_params
 from ._errors import DeviceError, DeviceInputError
-from ._info import report
 from ._planner import Plan, plan_all
 from ._preflight import check_host_inputs, check_not_shared
 from ._qmp import qmp_session
@@ -56,6 +54,7 @@ SESSION_ARGS = dict(
 )
 MACHINE_NAMES = {'microvm': MACHINE_MICRO, 'q35': MACHINE_STANDARD, 'virt': MACHINE_STANDARD,
                  'standard': MACHINE_STANDARD}  # the last: the simulator's --machine
+LIST_OPTIONS = {KIND_DISK: 'disks', KIND_NIC: 'nics'}
 HANDLED = (DeviceError, QMPError, DialectError, RecordError, VMProcessError)
 
 
@@ -70,10 +69,14 @@ def argument_spec(kind: str) -> dict:
     spec = dict(CONNECTION_ARGS)
     spec.update(SESSION_ARGS)
     spec.update(_device_options(kind))
+    spec[LIST_OPTIONS[kind]] = _list_option(kind)
+    return spec
+
+
+def _list_option(kind: str) -> dict:
     items = _device_options(kind)
     items['id'] = dict(type='str', required=True)
-    spec['disks' if kind == KIND_DISK else 'nics'] = dict(type='list', elements='dict', options=items)
-    return spec
+    return dict(type='list', elements='dict', options=items)
 
 
 def _machine(option: str, argv, check_mode: bool):
@@ -90,11 +93,11 @@ def _machine(option: str, argv, check_mode: bool):
 class DeviceTask:
     """One run of ``stratovirt_disk`` or ``stratovirt_nic``, for one device or a list of them (one session)."""
 
-    def __init__(self, module: AnsibleModule, kind: str) -> None:
+    def __init__(self, module: AnsibleModule, kinds: Tuple[str, ...]) -> None:
         self.module = module
-        self.kind = kind
-        self.list_option = 'disks' if kind == KIND_DISK else 'nics'
-        self.listed = module.params.get(self.list_option) is not None
+        self.kinds = kinds
+        self.list_options = [LIST_OPTIONS[kind] for kind in kinds]
+        self.listed = len(kinds) > 1 or module.params.get(self.list_options[0]) is not None
         self.applier = None
         self.state = None
         self.plans: List[Plan] = []
@@ -119,12 +122,14 @@ class DeviceTask:
     def _specs(self) -> List[DeviceSpec]:
         params = self.module.params
         if not self.listed:
-            return [spec_from_params(self.kind, params)]
-        specs = [spec_from_params(self.kind, item) for item in params[self.list_option]]
+            return [spec_from_params(self.kinds[0], params)]
+        specs = [spec_from_params(kind, item) for kind in self.kinds for item in params.get(LIST_OPTIONS[kind]) or []]
         seen = set()
         for spec in specs:
             if spec.id in seen:
-                raise DeviceInputError('%s declares id %s twice' % (self.list_option, spec.id))
+                raise DeviceInputError('%s %s id %s twice (disks and NICs of a VM share one id space)'
+                                       % (' and '.join(self.list_options), 'declare' if len(self.kinds) > 1 else 'declares',
+                                          spec.id))
             seen.add(spec.id)
         return specs
 
@@ -135,7 +140,7 @@ class DeviceTask:
         for spec in specs:
             check_host_inputs(spec)
         if params['exclusive'] and not self.listed:
-            raise DeviceInputError('exclusive applies to the list form (%s) only' % self.list_option)
+            raise DeviceInputError('exclusive applies to the list form (%s) only' % self.list_options[0])
         with qmp_session(socket_path, params['timeout']) as client:
             pid = peer_pid(client.connection)
             argv = command_line(pid)
@@ -145,10 +150,8 @@ class DeviceTask:
             for spec in specs:
                 state.adopt_if_unexplained(spec)
             # Every device is planned, and so checked, before anything is sent.
-            self.plans = plan_all(state, specs, self.kind if params['exclusive'] else None)
-            for spec, plan in zip(specs, self.plans[-len(specs):]):
-                if plan.steps:
-                    check_not_shared(spec, pid)
+            self.plans = plan_all(state, specs, self.kinds if params['exclusive'] else ())
+            check_not_shared([spec for spec, plan in zip(specs, self.plans[-len(specs):]) if plan.steps], pid)
             for repair in state.repairs:
                 self.module.warn(repair)
             if self.module.check_mode:
@@ -157,6 +160,8 @@ class DeviceTask:
                 if state.repairs:
                     state.record.save()
                 return
+            # Imported here: a run with nothing to change, the common case on a fleet, does without it.
+            from ._applier import Applier  # pylint: disable=import-outside-toplevel
             self.applier = Applier(client, state, socket_path, params['wait_timeout'])
             for plan in self.plans:
                 self.applier.apply(plan)
@@ -206,49 +211,19 @@ class DeviceTask:
 
 def run_device_module(kind: str) -> None:
     """``main()`` of stratovirt_disk and stratovirt_nic."""
-    list_option = 'disks' if kind == KIND_DISK else 'nics'
+    list_option = LIST_OPTIONS[kind]
     single = [name for name in _device_options(kind) if name != 'id']
     module = AnsibleModule(argument_spec=argument_spec(kind), supports_check_mode=True,
                            mutually_exclusive=[(list_option, name) for name in ['id'] + single],
                            required_one_of=[('id', list_option)])
-    DeviceTask(module, kind).run()
+    DeviceTask(module, (kind,)).run()
 
 
-INFO_ARGS = dict(CONNECTION_ARGS)
-
-
-class InfoTask:
-    """One run of ``stratovirt_info``: read-only, whatever check mode says."""
-
-    def __init__(self, module: AnsibleModule) -> None:
-        self.module = module
-
-    def run(self) -> None:
-        params = self.module.params
-        socket_path = params['socket']
-        try:
-            with qmp_session(socket_path, params['timeout']) as client:
-                pid = peer_pid(client.connection)
-                argv = command_line(pid)
-                machine = params['machine'] if params['machine'] != 'auto' else \
-                    MACHINE_NAMES.get((machine_type(argv) or '').split(',')[0])
-                if machine is None:
-                    raise DeviceInputError('cannot tell the machine type from the VM\'s command line, and this module '
-                                           'sends nothing that could change the VM: set machine=micro or machine=standard')
-                dialect = detect(client, machine)
-                status = client.execute('query-status')
-                state = gather(socket_path, dialect, pid, argv)
-        except HANDLED as exc:
-            message = getattr(exc, 'message', None) or str(exc)
-            if socket_path not in message:
-                message = 'VM %s: %s' % (socket_path, message)
-            self.module.fail_json(msg=message, exception=traceback.format_exc())
-        result = report(state, argv, status)
-        result['stratovirt'] = {'release': dialect.release_text, 'machine': dialect.machine, 'pid': pid}
-        self.module.exit_json(changed=False, **result)
-
-
-def run_info_module() -> None:
-    """``main()`` of stratovirt_info."""
-    module = AnsibleModule(argument_spec=INFO_ARGS, supports_check_mode=True)
-    InfoTask(module).run()
+def run_devices_module() -> None:
+    """``main()`` of stratovirt_devices: the disks and the NICs of a VM in one call."""
+    spec = dict(CONNECTION_ARGS)
+    spec.update(SESSION_ARGS)
+    for kind in (KIND_DISK, KIND_NIC):
+        spec[LIST_OPTIONS[kind]] = _list_option(kind)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    DeviceTask(module, (KIND_DISK, KIND_NIC)).run()

@@ -233,34 +233,64 @@ def _same_file(left: os.stat_result, right: os.stat_result) -> bool:
     return (left.st_dev, left.st_ino) == (right.st_dev, right.st_ino)
 
 
-def _writes_to(pid: int, wanted: os.stat_result) -> bool:
+def _writable_fds(pid: int, wanted: List[os.stat_result]) -> List[int]:
+    """Indexes into ``wanted`` of the files process ``pid`` holds open for writing (empty when unreadable)."""
+    found = []
     try:
-        return any(_same_file(info, wanted) and _is_writable(_fd_flags(pid, fd)) for fd, dummy_target, info in _file_fds(pid))
-    except VMProcessError:  # not ours to read, or gone meanwhile
-        return False
+        names = os.listdir('/proc/%d/fd' % pid)
+    except OSError:  # not ours to read, or gone meanwhile
+        return found
+    for name in names:
+        link = '/proc/%d/fd/%s' % (pid, name)
+        try:
+            # stat() through the magic link reaches the open file; one call per fd, readlink not needed.
+            info = os.stat(link)
+        except OSError:
+            continue
+        for index, target in enumerate(wanted):
+            if index not in found and _same_file(info, target) and name.isdigit() and _is_writable(_fd_flags(pid, int(name))):
+                found.append(index)
+    return found
 
 
-def writers_of(path: str, exclude_pid: int) -> List[int]:
-    """Other processes holding ``path`` open for writing, such as another VM using that image.
+def writers_of_any(paths: List[str], exclude_pid: int) -> Dict[str, List[int]]:
+    """For each of ``paths``, the other processes holding it open for writing, in one scan of /proc.
 
     Files are compared by identity (device and inode; device number for block devices), which sees
     through symlinks, hard links and bind mounts.  Processes whose fds cannot be read (run as root to
     read all) or which exit during the scan are skipped silently.
 
-    :param path: an image file or block device.
+    :param paths: image files or block devices; a path that does not exist has no writers.
     :param exclude_pid: a pid not to report (the managed VM).
-    :returns: sorted pids; empty when there are none or ``path`` does not exist.
+    :returns: path -> sorted pids (only paths with writers).
     :raises VMProcessError: /proc cannot be listed.
     """
-    try:
-        wanted = os.stat(path)
-    except OSError:
-        return []
+    existing = []
+    for path in paths:
+        try:
+            existing.append((path, os.stat(path)))
+        except OSError:
+            continue
+    if not existing:
+        return {}
     try:
         pids = sorted(int(name) for name in os.listdir('/proc') if name.isdigit() and int(name) != exclude_pid)
     except OSError as exc:
         raise VMProcessError(f'cannot list /proc: {exc}') from exc
-    return [pid for pid in pids if _writes_to(pid, wanted)]
+    writers: Dict[str, List[int]] = {}
+    for pid in pids:
+        for index in _writable_fds(pid, [info for dummy_path, info in existing]):
+            writers.setdefault(existing[index][0], []).append(pid)
+    return writers
+
+
+def writers_of(path: str, exclude_pid: int) -> List[int]:
+    """Other processes holding ``path`` open for writing, such as another VM using that image (see :func:`writers_of_any`).
+
+    :returns: sorted pids; empty when there are none or ``path`` does not exist.
+    :raises VMProcessError: /proc cannot be listed.
+    """
+    return writers_of_any([path], exclude_pid).get(path, [])
 
 
 # --- the command line ----------------------------------------------------------------------------

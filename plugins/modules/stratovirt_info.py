@@ -75,7 +75,7 @@ record:
   type: dict
 '''
 
-from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import run_info_module
+from ansible_collections.stratovirt.qmp.plugins.module_utils._info_runner import run_info_module
 
 
 def main():

@@ -24,53 +24,9 @@ author:
 extends_documentation_fragment:
   - stratovirt.qmp.stratovirt
   - stratovirt.qmp.stratovirt.device
+  - stratovirt.qmp.stratovirt.nic_list
   - stratovirt.qmp.stratovirt.attributes
 options:
-  nics:
-    description:
-      - List form. Several NICs of the VM in one call, in one QMP session under one lock; much faster than a task
-        per NIC on a fleet (see C(docs/benchmarks.md)).
-      - Each item takes the options of the single-device form below (O(id) required). Mutually exclusive with them.
-      - Every item is checked before anything is sent; if one is refused, nothing is sent at all. Items are applied
-        in order; if one fails, its own half plug is rolled back, the items before it stay applied and those after
-        it are not attempted. The result says which.
-    type: list
-    elements: dict
-    suboptions:
-      id:
-        description: Device id, see O(id).
-        type: str
-        required: true
-      state:
-        description: See O(state).
-        type: str
-        choices: [present, absent]
-        default: present
-      ifname:
-        description: See O(ifname).
-        type: str
-      create_tap:
-        description: See O(create_tap).
-        type: bool
-        default: false
-      mac:
-        description: See O(mac).
-        type: str
-      addr:
-        description: See O(addr).
-        type: str
-      bus:
-        description: See O(bus).
-        type: str
-      on_change:
-        description: See O(on_change).
-        type: str
-        choices: [fail, replace]
-        default: fail
-      allow_cold_unplug:
-        description: See O(allow_cold_unplug).
-        type: bool
-        default: false
   ifname:
     description:
       - Host tap device that backs the NIC. Required with O(state=present).

@@ -95,3 +95,23 @@ def test_list_and_single_options_do_not_mix(recorded_vm, make_image, playbook):
     vm = recorded_vm('2.1.0')
     result = playbook([may_fail(disks_task(vm.socket_path, [{'id': 'a', 'path': make_image()}], id='b'))]).results[0]
     assert result['failed'] and 'mutually exclusive' in result['msg']
+
+
+@pytest.mark.parametrize('profile', PROFILES)
+def test_devices_module_converges_disks_and_nics_in_one_call(profile, recorded_vm, make_image, host_tap, playbook):
+    vm = recorded_vm(profile)
+    image, tap = make_image('disk0.img'), host_tap()
+    task = {'name': 'all devices', 'stratovirt.qmp.stratovirt_devices': {
+        'socket': vm.socket_path, 'disks': [{'id': 'drive-0', 'path': image}], 'nics': [{'id': 'net-0', 'ifname': tap}]}}
+    first = playbook([task]).results[0]
+    assert first['changed'] and [device['id'] for device in first['devices']] == ['drive-0', 'net-0']
+    assert [line.split('"execute":"')[1].split('"')[0] for line in mutating_received(vm.socket_path)] == \
+        ['blockdev-add', 'device_add', 'netdev_add', 'device_add']
+    assert not playbook([task]).results[0]['changed']
+    clash = dict(task['stratovirt.qmp.stratovirt_devices'], nics=[{'id': 'drive-0', 'ifname': tap}])
+    refused = playbook([may_fail({'stratovirt.qmp.stratovirt_devices': clash})]).results[0]
+    assert refused['failed'] and 'disks and nics declare id drive-0 twice' in refused['msg']
+    emptied = playbook([{'stratovirt.qmp.stratovirt_devices': {'socket': vm.socket_path, 'exclusive': True}}]).results[0]
+    assert emptied['changed'] and sorted(device['id'] for device in emptied['devices']) == ['drive-0', 'net-0']
+    # 2.5.0 keeps the tap of an unplugged NIC open: recorded as held, so it is refused for this VM.
+    assert recorded_ids(vm.socket_path) == ([] if profile == '2.1.0' else ['net-0'])

@@ -229,18 +229,18 @@ def test_non_regular_file_is_refused(path):
         loaded(path)
 
 
-@pytest.mark.parametrize('failing', ['replace', 'fsync'])
+@pytest.mark.parametrize('failing', ['replace', 'fdopen'])
 def test_failed_save_keeps_the_previous_file_and_leaves_no_temp_file(path, tmp_path, monkeypatch, failing):
     saved_record(path, [disk()])
     with open(path, 'rb') as stream:
         before = stream.read()
 
-    def fail(*args):
+    def fail(*args, **kwargs):
         raise OSError(errno.EIO, 'Input/output error')
 
-    monkeypatch.setattr(_device_record.os, failing, fail)
     record = loaded(path)
     record.put(nic())
+    monkeypatch.setattr(_device_record.os, failing, fail)
     with pytest.raises(RecordError, match='cannot be written') as info:
         record.save()
     monkeypatch.undo()

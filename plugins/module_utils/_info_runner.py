@@ -1,0 +1,60 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The runner of ``stratovirt_info``: the only code of that module touching AnsibleModule.
+
+Private to the stratovirt.qmp collection: may change in any release.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ._errors import DeviceInputError
+from ._info import report
+from ._qmp import qmp_session
+from ._runner import CONNECTION_ARGS, HANDLED, MACHINE_NAMES
+from ._stratovirt import detect
+from ._vm_process import command_line, machine_type, peer_pid
+from ._vm_state import gather
+
+
+INFO_ARGS = dict(CONNECTION_ARGS)
+
+
+class InfoTask:
+    """One run of ``stratovirt_info``: read-only, whatever check mode says."""
+
+    def __init__(self, module: AnsibleModule) -> None:
+        self.module = module
+
+    def run(self) -> None:
+        params = self.module.params
+        socket_path = params['socket']
+        try:
+            with qmp_session(socket_path, params['timeout']) as client:
+                pid = peer_pid(client.connection)
+                argv = command_line(pid)
+                machine = params['machine'] if params['machine'] != 'auto' else \
+                    MACHINE_NAMES.get((machine_type(argv) or '').split(',')[0])
+                if machine is None:
+                    raise DeviceInputError('cannot tell the machine type from the VM\'s command line, and this module '
+                                           'sends nothing that could change the VM: set machine=micro or machine=standard')
+                dialect = detect(client, machine)
+                status = client.execute('query-status')
+                state = gather(socket_path, dialect, pid, argv)
+        except HANDLED as exc:
+            message = getattr(exc, 'message', None) or str(exc)
+            if socket_path not in message:
+                message = 'VM %s: %s' % (socket_path, message)
+            self.module.fail_json(msg=message, exception=traceback.format_exc())
+        result = report(state, argv, status)
+        result['stratovirt'] = {'release': dialect.release_text, 'machine': dialect.machine, 'pid': pid}
+        self.module.exit_json(changed=False, **result)
+
+
+def run_info_module() -> None:
+    """``main()`` of stratovirt_info."""
+    module = AnsibleModule(argument_spec=INFO_ARGS, supports_check_mode=True)
+    InfoTask(module).run()

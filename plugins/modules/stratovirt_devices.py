@@ -1,0 +1,94 @@
+#!/usr/bin/python
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: stratovirt_devices
+short_description: Converge all the disks and NICs of a running StratoVirt VM in one call
+version_added: 0.1.0
+description:
+  - The list forms of M(stratovirt.qmp.stratovirt_disk) and M(stratovirt.qmp.stratovirt_nic) together - every
+    declared disk and NIC of one VM in one module call, in one QMP session under one lock.
+  - On a fleet the cost of a run is almost all per module call, so one call per VM is the fastest way to check or
+    converge it (see C(docs/benchmarks.md)); the role C(stratovirt.qmp.vm_devices) uses it.
+  - Same behaviour and guarantees as those modules. Every item is checked before anything is sent; disks and NICs
+    share one id space; with O(exclusive), devices of both kinds that this collection plugged earlier and that are no
+    longer declared are unplugged first (never cold-plugged ones).
+author:
+  - stratovirt.qmp contributors (@stratovirt-qmp)
+extends_documentation_fragment:
+  - stratovirt.qmp.stratovirt
+  - stratovirt.qmp.stratovirt.disk_list
+  - stratovirt.qmp.stratovirt.nic_list
+  - stratovirt.qmp.stratovirt.attributes
+options:
+  wait_timeout:
+    description: See O(stratovirt.qmp.stratovirt_disk#module:wait_timeout).
+    type: float
+    default: 30.0
+  exclusive:
+    description:
+      - Also unplug the disks and NICs this collection plugged into the VM earlier and that O(disks) and O(nics) no
+        longer declare. Cold-plugged devices are never touched.
+    type: bool
+    default: false
+'''
+
+EXAMPLES = r'''
+- name: Declare every disk and NIC of a VM
+  stratovirt.qmp.stratovirt_devices:
+    socket: /srv/vm/qa/qmp.sock
+    exclusive: true
+    disks:
+      - id: drive-0
+        path: /srv/vm/disk0.img
+    nics:
+      - id: net-0
+        ifname: tap0
+'''
+
+RETURN = r'''
+commands:
+  description: The QMP commands sent, in order (in check mode, those that would be sent).
+  returned: always
+  type: list
+  elements: dict
+devices:
+  description: One entry per device, in the order handled (unplugs of O(exclusive) first, then disks, then NICs).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Device id.
+      type: str
+    changed:
+      description: Whether this device was changed (would be, in check mode).
+      type: bool
+    commands:
+      description: The QMP commands sent for this device (that would be sent, in check mode).
+      type: list
+      elements: dict
+    device:
+      description: >-
+        The device as it now is, or null when absent (fields as the C(device) of M(stratovirt.qmp.stratovirt_disk)
+        and M(stratovirt.qmp.stratovirt_nic)); for a device not attempted after a failure, as it was.
+      type: dict
+stratovirt:
+  description: Release, machine type and process id of the VM.
+  returned: when the VM was reached
+  type: dict
+  sample: {"release": "2.5.0", "machine": "micro", "pid": 4242}
+'''
+
+from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import run_devices_module
+
+
+def main():
+    run_devices_module()
+
+
+if __name__ == '__main__':
+    main()
