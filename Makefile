@@ -19,11 +19,13 @@ demo: venv collection
 
 test: deps venv collection sanity lint docs-lint galaxy molecule pytest
 
-# Host packages: shellcheck for ansible-test sanity, iproute2 for the taps the tests create.
+# Host packages: shellcheck for ansible-test sanity, iproute2 for the taps the tests create, QEMU as a second
+# real QMP server for the client's tests.
 deps:
 	@missing=""; \
 	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
 	if [ -n "$$missing" ]; then \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \

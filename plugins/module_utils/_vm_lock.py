@@ -16,7 +16,7 @@ import fcntl
 import os
 import time
 
-from ._qmp_errors import QMPLockTimeout
+from ._qmp_errors import QMPConnectionError, QMPLockTimeout
 
 LOCK_POLL_INTERVAL = 0.05
 
@@ -46,9 +46,14 @@ class VMLock:
         """Take the lock, waiting up to ``timeout`` seconds.
 
         :raises QMPLockTimeout: another holder kept it longer than the timeout.
-        :raises OSError: the lock file cannot be created.
+        :raises QMPConnectionError: the lock file cannot be created.
         """
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise QMPConnectionError('cannot open the lock file %s (%s): the directory of the QMP socket must be writable '
+                                     'by this user, who must be StratoVirt\'s or root' % (self.path, exc.strerror or exc),
+                                     self.socket_path) from exc
         deadline = time.monotonic() + self.timeout
         while True:
             try:

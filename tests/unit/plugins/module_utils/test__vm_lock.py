@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp_errors import QMPLockTimeout
+from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp_errors import QMPConnectionError, QMPLockTimeout
 from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_lock import VMLock, lock_path_for
 
 HOLD_SCRIPT = '''
@@ -57,3 +57,8 @@ def test_lock_is_taken_once_the_holder_is_gone(tmp_path):
             assert time.monotonic() - started >= 0.3
     finally:
         holder.wait()
+
+
+def test_lock_file_that_cannot_be_created_is_a_connection_error(tmp_path):
+    with pytest.raises(QMPConnectionError, match='cannot open the lock file .*must be writable'):
+        VMLock(str(tmp_path / 'missing-dir' / 'qmp.sock'), timeout=0.1).acquire()
