@@ -14,7 +14,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ._errors import DeviceInputError
 from ._info import report
 from ._qmp import qmp_session
-from ._runner import CONNECTION_ARGS, HANDLED, MACHINE_NAMES
+from ._runner import CONNECTION_ARGS, HANDLED, MACHINE_NAMES, failure_message
 from ._stratovirt import detect
 from ._vm_process import command_line, machine_type, peer_pid
 from ._vm_state import gather
@@ -45,10 +45,7 @@ class InfoTask:
                 status = client.execute('query-status')
                 state = gather(socket_path, dialect, pid, argv)
         except HANDLED as exc:
-            message = getattr(exc, 'message', None) or str(exc)
-            if socket_path not in message:
-                message = 'VM %s: %s' % (socket_path, message)
-            self.module.fail_json(msg=message, exception=traceback.format_exc())
+            self.module.fail_json(msg=failure_message(exc, socket_path), exception=traceback.format_exc())
         result = report(state, argv, status)
         result['stratovirt'] = {'release': dialect.release_text, 'machine': dialect.machine, 'pid': pid}
         self.module.exit_json(changed=False, **result)

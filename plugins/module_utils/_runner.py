@@ -79,6 +79,12 @@ def _list_option(kind: str) -> dict:
     return dict(type='list', elements='dict', options=items)
 
 
+def failure_message(exc: Exception, socket_path: str) -> str:
+    """The ``msg`` of a failed task: what went wrong, always naming the VM's socket."""
+    message = getattr(exc, 'message', None) or str(exc)
+    return message if socket_path in message else 'VM %s: %s' % (socket_path, message)
+
+
 def _machine(option: str, argv, check_mode: bool):
     """The machine type: the task's, else the VM's -machine, else the blockdev-del probe (not in check mode)."""
     if option != 'auto':
@@ -111,11 +117,8 @@ class DeviceTask:
             self._converge()
         except HANDLED as exc:
             self._report(failed=True)
-            message = getattr(exc, 'message', None) or str(exc)
-            socket_path = self.module.params['socket']
-            if socket_path not in message:
-                message = 'VM %s: %s' % (socket_path, message)
-            self.module.fail_json(msg=message, exception=traceback.format_exc(), **self.result)
+            self.module.fail_json(msg=failure_message(exc, self.module.params['socket']), exception=traceback.format_exc(),
+                                  **self.result)
         self._report(failed=False)
         self.module.exit_json(**self.result)
 
