@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from ._device_spec import KIND_DISK
+from ._device_spec import KIND_DISK, KIND_NIC
 from ._errors import DeviceApplyError
-from ._planner import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_UNPLUG, Plan, Step
+from ._planner import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_UNPLUG, Plan, Step, backend_del_step
 from ._qmp_errors import QMPCommandError
 from ._stratovirt import MACHINE_MICRO, MICRO_DISK_SLOTS, MICRO_NIC_SLOTS
 from ._unplug import UnplugMixin
@@ -128,7 +128,7 @@ class Applier(UnplugMixin):
                 plan.entry.slot = int(arguments['addr'], 16)
 
     def _next_place(self, arguments: dict, desc: str) -> Optional[dict]:
-        kind = KIND_DISK if 'blk' in arguments['driver'] else 'nic'
+        kind = _kind_of(arguments)
         others = [device for device in self.state.devices.values() if device.id != arguments['id']]
         if self.state.dialect.machine == MACHINE_MICRO:
             slot = int(arguments['addr'], 16)
@@ -148,22 +148,22 @@ class Applier(UnplugMixin):
 
     def _roll_back(self, step: Step, exc: QMPCommandError) -> None:
         micro = self.state.dialect.machine == MACHINE_MICRO
+        backend_del = backend_del_step(_kind_of(step.arguments), step.device_id)
         try:
             if micro:
                 self.unplug(step.device_id)
             else:
                 # The device never came; only the backend this run added is removed.
-                self.delete_backend(_backend_del_of(step))
+                self.delete_backend(backend_del)
             self.state.record.save()
         except DeviceApplyError as rollback_error:
             raise self._fail(step, exc, 'rolling back its backend failed too (%s); re-run the task to clean up'
                              % rollback_error.message) from exc
-        how = 'device_del' if micro else _backend_del_of(step).execute
+        how = 'device_del' if micro else backend_del.execute
         raise self._fail(step, exc, 'its backend was removed again (rolled back with %s); nothing of %s is plugged'
                          % (how, step.device_id)) from exc
 
 
-def _backend_del_of(step: Step) -> Step:
-    if 'blk' in step.arguments['driver']:
-        return Step('blockdev-del', {'node-name': step.device_id}, PURPOSE_BACKEND_DEL, step.device_id)
-    return Step('netdev_del', {'id': step.device_id}, PURPOSE_BACKEND_DEL, step.device_id)
+def _kind_of(device_arguments: dict) -> str:
+    """The kind of a ``device_add``: StratoVirt itself tells disks from NICs by "blk" in the driver name."""
+    return KIND_DISK if 'blk' in device_arguments['driver'] else KIND_NIC

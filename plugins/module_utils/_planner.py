@@ -144,11 +144,12 @@ def unplug_steps(state: VMState, device: CurrentDevice) -> List[Step]:
     """``device_del``; on a standard VM, once the guest let the device go, its backend goes too."""
     steps = [Step('device_del', {'id': device.id}, PURPOSE_UNPLUG, device.id)]
     if state.dialect.machine != MACHINE_MICRO:
-        steps.append(_backend_del(device.kind, device.id))
+        steps.append(backend_del_step(device.kind, device.id))
     return steps
 
 
-def _backend_del(kind: str, device_id: str) -> Step:
+def backend_del_step(kind: str, device_id: str) -> Step:
+    """``blockdev-del`` / ``netdev_del`` of a standard VM device's backend."""
     if kind == KIND_DISK:
         return Step('blockdev-del', {'node-name': device_id}, PURPOSE_BACKEND_DEL, device_id)
     return Step('netdev_del', {'id': device_id}, PURPOSE_BACKEND_DEL, device_id)
@@ -157,7 +158,7 @@ def _backend_del(kind: str, device_id: str) -> Step:
 def _leftover_backend_steps(state: VMState, spec: DeviceSpec) -> List[Step]:
     if state.dialect.machine == MACHINE_MICRO or spec.id not in state.leftovers:
         return []
-    return [Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id), _backend_del(spec.kind, spec.id)]
+    return [Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id), backend_del_step(spec.kind, spec.id)]
 
 
 def _check_may_unplug(current: CurrentDevice, spec: DeviceSpec, action: str) -> None:

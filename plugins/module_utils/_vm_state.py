@@ -94,13 +94,6 @@ class VMState:
     def backends_in_use(self) -> int:
         return len(self.devices) + len(self.held_after_unplug)
 
-    def lowest_free_slot(self, kind: str) -> Optional[int]:
-        used = self.slots_in_use(kind)
-        for slot in range(SLOTS[kind]):
-            if slot not in used:
-                return slot
-        return None
-
     def device_with_path(self, path: str) -> Optional[CurrentDevice]:
         for device in self.devices.values():
             if device.path and _real(device.path) == _real(path):
