@@ -8,14 +8,15 @@ BIN := $(VENV)/bin
 BUILD ?= /tmp/stratovirt-qmp-build-$(shell printf %s '$(ROOT)' | md5sum | cut -c1-8)
 COLLECTIONS := $(BUILD)/collections
 COLLECTION := $(COLLECTIONS)/ansible_collections/stratovirt/qmp
-export STRATOVIRT_SHARED ?= $(abspath $(ROOT)/../shared)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+# The one place scripts (demo, galaxy check, benchmarks) find the simulator; pytest reads tests/pytest.ini.
+SIMULATOR_PATH = $(COLLECTION)/roles/simulated_vm/files
 export PATH := $(BIN):$(PATH)
 
 .PHONY: demo test deps venv collection sanity lint docs-lint galaxy molecule pytest clean
 
 demo: venv collection
-	PYTHONPATH=$(COLLECTIONS) $(BIN)/python tests/demo/run_demo.py
+	PYTHONPATH=$(COLLECTIONS):$(SIMULATOR_PATH) $(BIN)/python tests/demo/run_demo.py
 
 test: deps venv collection sanity lint docs-lint galaxy molecule pytest
 
@@ -57,14 +58,14 @@ docs-lint: venv collection
 
 # ansible-galaxy collection build, install of the tarball into a clean directory, the rollout from there.
 galaxy: venv collection
-	cd $(COLLECTION) && $(BIN)/python tests/galaxy/installed_rollout.py
+	cd $(COLLECTION) && PYTHONPATH=$(SIMULATOR_PATH) $(BIN)/python tests/galaxy/installed_rollout.py
 
 # The vm_devices role against simulated VMs on localhost (extensions/molecule/default).
 molecule: venv collection
 	cd $(COLLECTION) && $(BIN)/molecule test
 
 pytest: venv collection
-	cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/simulator tests/replay tests/integration
+	cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -n 2 tests/unit tests/simulator tests/replay tests/integration
 
 clean:
 	rm -rf $(BUILD) $(VENV) .build

@@ -4,15 +4,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'simulator'))
-
-from simctl import SimulatedVM, new_tap_name  # noqa: E402  pylint: disable=wrong-import-position
+from stratovirt_sim.control import SimulatedVM, new_tap_name
 
 FIGURES = []
 

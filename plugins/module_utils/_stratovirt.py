@@ -3,7 +3,7 @@
 """The StratoVirt QMP dialect: which release and machine type a monitor is, and the commands each one wants.
 
 Private to the stratovirt.qmp collection: may change in any release.
-Facts come from shared/stratovirt-qmp.md (sections 2, 3, 6 and 7) and the recordings of real 2.1.0 and
+Facts come from docs/stratovirt-qmp.md (sections 2, 3, 6 and 7) and the recordings of real 2.1.0 and
 2.5.0 VMs. Standard library only; it takes a connected QMP client and never touches Ansible.
 """
 

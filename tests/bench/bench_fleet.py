@@ -21,10 +21,9 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
+from stratovirt_sim.control import SimulatedVM, new_tap_name
 
-from simctl import SimulatedVM, new_tap_name  # noqa: E402  pylint: disable=wrong-import-position
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 QMP_SEND = os.path.join(HERE, 'qmp_send.py')
 

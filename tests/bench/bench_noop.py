@@ -18,10 +18,9 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
+from stratovirt_sim.control import SimulatedVM
 
-from simctl import SimulatedVM  # noqa: E402  pylint: disable=wrong-import-position
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 PLAYBOOK = '''- hosts: localhost
   gather_facts: false

@@ -15,10 +15,9 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
+from stratovirt_sim.control import SimulatedVM
 
-from simctl import SimulatedVM  # noqa: E402  pylint: disable=wrong-import-position
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 RECAP = re.compile(r'ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)')
 CHANGED_ITEM = re.compile(r'^changed: \[localhost\] => \(item=', re.MULTILINE)

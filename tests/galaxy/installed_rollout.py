@@ -19,11 +19,9 @@ import subprocess
 import sys
 import tempfile
 
+from stratovirt_sim.control import SimulatedVM, new_tap_name
+
 ROOT = os.getcwd()
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'simulator'))
-
-from simctl import SimulatedVM, new_tap_name  # noqa: E402  pylint: disable=wrong-import-position
-
 BIN = os.path.dirname(sys.executable)
 MAX_TARBALL = 2 * 1024 * 1024
 RECAP = re.compile(r'^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.MULTILINE)

@@ -29,13 +29,12 @@ import tempfile
 import time
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
+from stratovirt_sim.control import SimulatedVM
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', 'simulator'))
 
-from simctl import SimulatedVM  # noqa: E402  pylint: disable=wrong-import-position
-
-SHARED = os.environ.get('STRATOVIRT_SHARED', os.path.join(HERE, '..', '..', '..', 'shared'))
-DEFAULT_TRANSCRIPT = os.path.join(SHARED, 'transcripts', 'stratovirt-2.1.0-microvm.jsonl')
+TRANSCRIPTS = os.path.join(HERE, '..', 'fixtures', 'transcripts')
+DEFAULT_TRANSCRIPT = os.path.join(TRANSCRIPTS, 'stratovirt-2.1.0-microvm.jsonl')
 PACE = 0.02                 # StratoVirt throttles past 100 reads a second; the recording paced likewise
 QUIET_WAIT = 0.4            # how long "nothing within timeout" is watched
 REPLY_WAIT = 3.0
@@ -44,9 +43,9 @@ LISTENING = re.compile(r'kept listening for (\d+) s')
 
 # Records not replayed as recorded, each with its reason (they count as not identical).
 EXCEPTIONS = {
-    140: 'VM 4 ran with RUST_BACKTRACE=1, a launch mistake (transcripts README); not behaviour to simulate',
-    141: 'VM 4 ran with RUST_BACKTRACE=1, a launch mistake (transcripts README); not behaviour to simulate',
-    142: 'VM 4 ran with RUST_BACKTRACE=1, a launch mistake (transcripts README); not behaviour to simulate',
+    140: 'VM 4 ran with RUST_BACKTRACE=1, a launch mistake (tests/fixtures/transcripts/README.md); not behaviour to simulate',
+    141: 'VM 4 ran with RUST_BACKTRACE=1, a launch mistake (tests/fixtures/transcripts/README.md); not behaviour to simulate',
+    142: 'VM 4 ran with RUST_BACKTRACE=1, a launch mistake (tests/fixtures/transcripts/README.md); not behaviour to simulate',
     129: 'the burst of connect/close probes before it is a race that real StratoVirt lost in 1 of 2 such runs; '
          'c4 is replayed without the probes',
 }
@@ -55,7 +54,7 @@ EXCEPTIONS = {
 IMPLIED_CLOSE_BEFORE = {112: ['c1'], 129: ['c3']}
 NOT_REPLAYED = (140, 141, 142)
 
-# -- standard VMs (launch lines from the transcripts README and the records' sections) --------------------------
+# -- standard VMs (launch lines from tests/fixtures/transcripts/README.md and the records' sections) --------------------------
 
 STANDARD_BASE = ['-name', 'vm1', '-machine', 'q35', '-smp', '1', '-m', '512',
                  '-drive', 'file=/srv/vm/OVMF_CODE.fd,if=pflash,unit=0,readonly=true',
@@ -94,6 +93,7 @@ def _standard(guest: str, extra: Optional[List[str]] = None) -> Tuple[List[str],
 PLANS = {
     ('2.1.0', 'microvm'): Plan('2.1.0', 'microvm', EXCEPTIONS, IMPLIED_CLOSE_BEFORE, NOT_REPLAYED,
                                {'svnotap9': 'svrn', 'tap0': 'svrp'}, ('tap0',), {}),
+    ('2.5.0', 'microvm'): Plan('2.5.0', 'microvm', {}, {}, (), {'tap0': 'svru'}, ('tap0',), {}),
     # VMs 1-3: the firmware had stopped, nobody answers the attention button; VM 4: the pciehp-like guest.
     ('2.1.0', 'standard'): Plan('2.1.0', 'standard', {}, {}, (), {'tap1': 'svrs'}, ('tap1',), {
         1: _standard('deaf'), 2: _standard('deaf'), 3: _standard('deaf', COLD_PAIR_21), 4: _standard('ack')}),

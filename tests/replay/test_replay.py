@@ -1,25 +1,20 @@
 # Copyright (c) 2026 stratovirt.qmp contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Every recorded exchange of real StratoVirt VMs (2.1.0 micro, 2.1.0 and 2.5.0 standard), replayed against the simulator."""
+"""Every recorded exchange of real StratoVirt VMs (2.1.0 and 2.5.0, micro and standard), replayed against the simulator."""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import replay  # noqa: E402  pylint: disable=wrong-import-position
+import replay
 
 
 @pytest.fixture(scope='module')
 def results():
-    if not os.path.exists(replay.DEFAULT_TRANSCRIPT):
-        pytest.fail('transcript not found: %s (set STRATOVIRT_SHARED to the shared/ folder)' % replay.DEFAULT_TRANSCRIPT)
     return replay.replay()
 
 
@@ -38,25 +33,19 @@ def test_every_exception_has_a_reason(results):
             assert not result.identical, 'a listed exception that now matches should leave the list'
 
 
-STANDARD_RECORDINGS = {'2.1.0': ('stratovirt-2.1.0-standard.jsonl', 115), '2.5.0': ('stratovirt-2.5.0-standard.jsonl', 90)}
+# The recordings replayed one test each (a replay takes ~20 s), with their record counts.
+RECORDINGS = {'2.1.0-standard': 115, '2.5.0-standard': 90, '2.5.0-microvm': 30}
 
 
-def _transcript(release):
-    path = os.path.join(replay.SHARED, 'transcripts', STANDARD_RECORDINGS[release][0])
-    if not os.path.exists(path):
-        pytest.fail('transcript not found: %s (set STRATOVIRT_SHARED to the shared/ folder)' % path)
-    return path
-
-
-@pytest.mark.parametrize('release', sorted(STANDARD_RECORDINGS))
-def test_standard_replay_is_identical_but_for_listed_exceptions(release, figures):
-    """One test per recording (a replay takes ~20 s): figures, no unlisted difference, only shortened listening listed."""
-    transcript = _transcript(release)
+@pytest.mark.parametrize('recording', sorted(RECORDINGS))
+def test_recording_replays_identical_but_for_listed_exceptions(recording, figures):
+    """Figures, no unlisted difference, only shortened listening listed."""
+    transcript = os.path.join(replay.TRANSCRIPTS, 'stratovirt-%s.jsonl' % recording)
     replayed = replay.replay(transcript)
-    figures('%s (%s standard VM)' % (replay.figure(replayed), release))
+    figures('%s (%s)' % (replay.figure(replayed), recording))
     differences = ['record %d: %s' % (result.index, result.detail) for result in replay.unexpected(replayed)]
     assert not differences, '\n'.join(differences)
-    assert len(replayed) == STANDARD_RECORDINGS[release][1]
+    assert len(replayed) == RECORDINGS[recording]
     listed = replay.listed_exceptions(transcript)
     for result in replayed:
         if result.index in listed:
@@ -78,8 +67,9 @@ def test_plans_follow_the_file_name():
     assert replay.plan_for('/x/stratovirt-2.1.0-standard.jsonl').launches[4][0][:2] == ['--guest', 'ack']
     assert replay.plan_for('/x/stratovirt-2.5.0-standard.jsonl').launches[4][0][:2] == ['--guest', 'blink']
     assert replay.plan_for('/x/stratovirt-2.1.0-microvm.jsonl').machine == 'microvm'
+    assert replay.plan_for('/x/stratovirt-2.5.0-microvm.jsonl').profile == '2.5.0'
     with pytest.raises(ValueError):
-        replay.plan_for('/x/stratovirt-2.5.0-microvm.jsonl')
+        replay.plan_for('/x/stratovirt-2.3.0-microvm.jsonl')
 
 
 def _connect(path):

@@ -2,14 +2,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Tests for sim_serde: recorded StratoVirt serde error texts and valid decodes."""
 
-import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from sim_serde import COMMANDS, Decoded, SerdeError, decode_command  # noqa: E402  pylint: disable=wrong-import-position
+from stratovirt_sim.serde import COMMANDS, Decoded, SerdeError, decode_command
 
 NAMES_21 = ("`qmp_capabilities`, `quit`, `stop`, `cont`, `device_add`, `device_del`, `netdev_add`, `netdev_del`, "
             "`query-hotpluggable-cpus`, `query-cpus`, `query-status`, `getfd`, `blockdev-add`, `blockdev-del`, "

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The standard (q35) VM: PCIe hot-plug on root ports, a guest that decides unplugs, backends apart.
 
-Mirrors shared/stratovirt-qmp.md sections 4, 11 and 13 and the two standard-VM
+Mirrors docs/stratovirt-qmp.md sections 4, 11 and 13 and the two standard-VM
 recordings: ``device_add`` answers at once; ``device_del`` presses the slot's
 attention button and the guest model decides what follows (``ack``: the slot is
 powered off after a delay, then the device goes and ``DEVICE_DELETED`` is sent;
@@ -17,11 +17,11 @@ import os
 import time
 from typing import Dict, List, Optional, Tuple
 
-from sim_host import HostError, open_tap, path_kind
-from sim_micro import Backend, aio_rule_error, open_image_of, register_image
-from sim_outcome import Outcome, event, fail, ok
-from sim_pcie import ROOT_BUS, PciBus, PciDevice, Topology, parse_devfn
-from sim_profiles import STANDARD_TRAITS, Profile
+from .host import HostError, open_tap, path_kind
+from .micro import Backend, aio_rule_error, open_image_of, register_image
+from .outcome import Outcome, event, fail, ok
+from .pcie import ROOT_BUS, PciBus, PciDevice, Topology, parse_devfn
+from .profiles import STANDARD_TRAITS, Profile
 
 GUEST_MODELS = ('ack', 'deaf', 'blink')
 DRIVERS = {'virtio-blk-pci': 'blk', 'virtio-net-pci': 'net'}

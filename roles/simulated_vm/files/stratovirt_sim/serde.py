@@ -23,7 +23,7 @@ Sources (openeuler-mirror/stratovirt, machine_manager/src/qmp/qmp_schema.rs):
   ``migrate_cancel`` is absent from the recorded variant list, and
   ``device_add`` ends at ``host`` (the source adds ``num-queues`` and
   ``boot_index``).
-* profile "2.5.0": the 68 variant names of v2.5.0 from shared/stratovirt-qmp.md
+* profile "2.5.0": the 68 variant names of v2.5.0 from docs/stratovirt-qmp.md
   section 2.8; argument structs from commit 3167da5a8f8da8f8edfd9ea8f62f974117e76aaa,
   the newest stored source.  ``netdev_add`` gains ``macnat`` and
   ``FileOptions.aio`` accepts the ``Threads`` variant, both as HEAD has them.
@@ -867,7 +867,7 @@ NAMES_21 = (
     "query-sev-capabilities", "query-chardev", "qom-list", "qom_get", "query-block", "query-named-block-nodes",
     "query-blockstats", "query-gic-capabilities", "query-iothreads",
 )
-# The 68 variant names of v2.5.0 in declaration order, from shared/stratovirt-qmp.md section 2.8 (read from the
+# The 68 variant names of v2.5.0 in declaration order, from docs/stratovirt-qmp.md section 2.8 (read from the
 # source: HEAD's list less query-ohui-status). Argument structs come from commit 3167da5a, the nearest stored
 # source; a variant it lacks is given an empty struct that ignores its arguments.
 NAMES_25 = (

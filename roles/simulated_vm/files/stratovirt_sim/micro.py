@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The micro VM device model: fixed virtio-mmio slots and one registry of backends.
 
-Mirrors shared/stratovirt-qmp.md section 3: 4 disk + 2 NIC slots, at most 6
+Mirrors docs/stratovirt-qmp.md section 3: 4 disk + 2 NIC slots, at most 6
 registered backends (disks and NICs together), ``device_add`` finds its backend
 by the device id, ``device_del`` removes front end and backend at once.
 """
@@ -14,9 +14,9 @@ import os
 import re
 from typing import Dict, List, Optional, Tuple
 
-from sim_host import HostError, ImageHandle, open_tap, os_error_text, path_kind, tap_busy
-from sim_outcome import Outcome, event, fail, ok
-from sim_profiles import Profile
+from .host import HostError, ImageHandle, open_tap, os_error_text, path_kind, tap_busy
+from .outcome import Outcome, event, fail, ok
+from .profiles import Profile
 
 BLK_SLOTS = 4
 NET_SLOTS = 2

@@ -23,8 +23,8 @@ import sys
 import time
 from typing import Callable, List, Optional, Protocol
 
-from sim_outcome import Outcome
-from sim_serde import SerdeError, decode_command
+from .outcome import Outcome
+from .serde import SerdeError, decode_command
 
 MAX_BATCH = 8192
 THROTTLE_LIMIT = 100

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The PCIe topology of a standard VM: the root bus, its root ports, and the devices on them.
 
-Mirrors shared/stratovirt-qmp.md section 4: ``pcie.0`` is the root bus and has no
+Mirrors docs/stratovirt-qmp.md section 4: ``pcie.0`` is the root bus and has no
 hot-plug controller; each ``pcie-root-port`` is a device on ``pcie.0`` whose
 secondary bus carries its id as name and has one. Devices are keyed by devfn
 (slot * 8 + function) on their bus; ids are looked up across every bus, root
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from sim_micro import Backend
+from .micro import Backend
 
 ROOT_BUS = 'pcie.0'
 HEX_PART = re.compile(r'^(0x)?([0-9a-fA-F]+)$')

@@ -2,10 +2,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A StratoVirt QMP simulator: serves StratoVirt's QMP dialect on a Unix socket.
 
-    python3 tests/simulator/stratovirt_sim.py --socket PATH --profile 2.1.0 --machine microvm \
+    python3 run_simulator.py --socket PATH --profile 2.1.0 --machine microvm \
         [-- -drive file=IMG,id=rootfs -device virtio-blk-device,drive=rootfs,id=rootfs ...]
-    python3 tests/simulator/stratovirt_sim.py --socket PATH --profile 2.5.0 --machine standard \
+    python3 run_simulator.py --socket PATH --profile 2.5.0 --machine standard \
         --root-ports 2 --guest ack [-- -drive file=IMG,id=rootfs,direct=off ...]
+    python3 run_simulator.py --daemon --pidfile PIDFILE --log LOG --socket PATH ...   # returns once it listens
+    python3 run_simulator.py --stop --pidfile PIDFILE                                # returns once it has gone
 
 See docs/simulator.md. Standard library only, Python 3.8+.
 """
@@ -18,15 +20,15 @@ import signal
 import sys
 import threading
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from .cmdline import ColdPlugError, cold_plug, cold_plug_standard
+from .daemon import announce_ready, daemonize, stop
+from .micro import MicroVM
+from .outcome import Outcome, event, fail, ok
+from .profiles import PROFILES, static_replies
+from .server import Faults, Server
+from .standard import GUEST_MODELS, StandardVM
 
-# pylint: disable=wrong-import-position
-from sim_cmdline import ColdPlugError, cold_plug, cold_plug_standard  # noqa: E402
-from sim_micro import MicroVM  # noqa: E402
-from sim_outcome import Outcome, event, fail, ok  # noqa: E402
-from sim_profiles import PROFILES, static_replies  # noqa: E402
-from sim_server import Faults, Server  # noqa: E402
-from sim_standard import GUEST_MODELS, StandardVM  # noqa: E402
+LAUNCHER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'run_simulator.py')
 
 MACHINES = {'microvm': 'microvm', 'standard': 'standard', 'q35': 'standard'}   # q35 is StratoVirt's name of standard
 
@@ -69,7 +71,7 @@ class Simulator:
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description='Serve StratoVirt QMP on a Unix socket, as StratoVirt does.')
-    parser.add_argument('--socket', required=True, help='path of the QMP Unix socket to create')
+    parser.add_argument('--socket', help='path of the QMP Unix socket to create (required but with --stop)')
     parser.add_argument('--profile', choices=sorted(PROFILES), default='2.1.0', help='StratoVirt release to play')
     parser.add_argument('--machine', choices=sorted(MACHINES), default='microvm', help='machine type (q35 = standard)')
     parser.add_argument('--root-ports', type=int, default=0, metavar='N',
@@ -79,6 +81,11 @@ def parse_args(argv):
     parser.add_argument('--guest-ack-delay', type=float, default=0.2, metavar='SECONDS',
                         help='standard VM, ack guest: time from device_del to the slot power-off')
     parser.add_argument('--pidfile', help='write the process id here once the socket listens')
+    parser.add_argument('--daemon', action='store_true',
+                        help='run in the background; return once the socket listens (needs --pidfile)')
+    parser.add_argument('--log', help='with --daemon: where its output goes (default: PIDFILE.log)')
+    parser.add_argument('--stop', action='store_true',
+                        help='stop the simulator of --pidfile (SIGTERM, then SIGKILL) and return once it has gone')
     parser.add_argument('--record', help='append every batch received and every line sent to this JSONL file')
     parser.add_argument('--fault-drop-after', type=int, metavar='N',
                         help='once: after N answered commands on a connection, read the next one and drop the connection unanswered')
@@ -92,6 +99,10 @@ def parse_args(argv):
     parser.add_argument('cmdline', nargs=argparse.REMAINDER,
                         help='after --: StratoVirt -drive/-netdev/-device options of cold-plugged devices')
     args = parser.parse_args(argv)
+    if (args.daemon or args.stop) and not args.pidfile:
+        parser.error('--daemon and --stop need --pidfile')
+    if not args.stop and not args.socket:
+        parser.error('--socket is required')
     if args.cmdline and args.cmdline[0] == '--':
         args.cmdline = args.cmdline[1:]
     return args
@@ -131,9 +142,14 @@ def with_root_ports_on_command_line(argv, count: int, cmdline):
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    if args.stop:
+        stop(args.pidfile)
+        return 0
+    if args.daemon:
+        daemonize(args.log or args.pidfile + '.log')
+        argv = [value for value in argv if value != '--daemon']
     if args.root_ports and '--root-ports' in argv:
-        os.execv(sys.executable, [sys.executable, os.path.abspath(__file__)]
-                 + with_root_ports_on_command_line(argv, args.root_ports, args.cmdline))
+        os.execv(sys.executable, [sys.executable, LAUNCHER] + with_root_ports_on_command_line(argv, args.root_ports, args.cmdline))
     profile = PROFILES[args.profile]
     if MACHINES[args.machine] == 'standard':
         machine = StandardVM(profile, args.guest, args.guest_ack_delay)
@@ -158,6 +174,7 @@ def main(argv=None) -> int:
         with open(args.pidfile + '.tmp', 'w', encoding='utf-8') as pidfile:
             pidfile.write('%d\n' % os.getpid())
         os.replace(args.pidfile + '.tmp', args.pidfile)
+    announce_ready()
     try:
         server.serve_forever()
     except (SystemExit, KeyboardInterrupt):

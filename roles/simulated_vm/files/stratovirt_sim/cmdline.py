@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
-from sim_host import HostError
-from sim_micro import Backend, MicroVM, driver_kind
-from sim_pcie import ROOT_BUS, parse_devfn
+from .host import HostError
+from .micro import Backend, MicroVM, driver_kind
+from .pcie import ROOT_BUS, parse_devfn
 
 
 class ColdPlugError(Exception):

@@ -14,7 +14,7 @@ from typing import List, Optional
 
 _TAP_NUMBERS = itertools.count()
 
-SIMULATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'stratovirt_sim.py')
+SIMULATOR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'run_simulator.py')
 
 
 class SimulatedVM:

@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What differs between the StratoVirt releases the simulator plays.
 
-Sources: 2.1.0 from the recording of a real 2.1.0 micro VM (shared/transcripts);
-2.5.0 from the 2.5.0 recordings where they speak, else from shared/stratovirt-qmp.md
+Sources: 2.1.0 from the recording of a real 2.1.0 micro VM (tests/fixtures/transcripts);
+2.5.0 from the 2.5.0 recordings where they speak, else from docs/stratovirt-qmp.md
 (sections 2, 3 and 7, read from the 2.5.0 source).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sim_serde import COMMANDS
+from .serde import COMMANDS
 
 
 class Profile(NamedTuple):
