@@ -14,13 +14,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ._errors import DeviceInputError
 from ._info import report
 from ._qmp import qmp_session
-from ._runner import CONNECTION_ARGS, HANDLED, MACHINE_NAMES, failure_message
+from ._runner import CONNECTION_ARGS, HANDLED, MACHINE_NAMES, SESSION_ARGS, failure_message
 from ._stratovirt import detect
 from ._vm_process import command_line, machine_type, peer_pid
 from ._vm_state import gather
 
 
 INFO_ARGS = dict(CONNECTION_ARGS)
+# Taken and ignored, so that one module_defaults for group/stratovirt.qmp.stratovirt serves every module of the group.
+INFO_ARGS['wait_timeout'] = SESSION_ARGS['wait_timeout']
 
 
 class InfoTask:

@@ -14,6 +14,14 @@ description:
   - Devices come from the VM's command line (cold-plugged) and from the record the device modules keep, checked
     against what the host shows of the VM process. StratoVirt itself cannot report them.
   - Lists any mismatch between that record and the host, and what neither explains.
+options:
+  wait_timeout:
+    description:
+      - Not used by this module, which never waits for a guest.
+      - Accepted so that one C(module_defaults) entry for C(group/stratovirt.qmp.stratovirt) that sets it for the
+        device modules does not break this module in the same play.
+    type: float
+    default: 30.0
 author:
   - stratovirt.qmp contributors (@stratovirt-qmp)
 extends_documentation_fragment:
