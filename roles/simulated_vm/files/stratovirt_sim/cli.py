@@ -21,7 +21,7 @@ import sys
 import threading
 
 from .cmdline import ColdPlugError, cold_plug, cold_plug_standard
-from .daemon import announce_ready, daemonize, stop
+from .daemon import announce_ready, daemonize, running_pid, stop
 from .micro import MicroVM
 from .outcome import Outcome, event, fail, ok
 from .profiles import PROFILES, static_replies
@@ -143,9 +143,14 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     if args.stop:
-        stop(args.pidfile)
+        stopped = stop(args.pidfile)
+        sys.stdout.write('stopped %d\n' % stopped if stopped is not None else 'not running\n')
         return 0
     if args.daemon:
+        already = running_pid(args.pidfile)
+        if already is not None:
+            sys.stdout.write('running %d\n' % already)
+            return 0
         daemonize(args.log or args.pidfile + '.log')
         argv = [value for value in argv if value != '--daemon']
     if args.root_ports and '--root-ports' in argv:

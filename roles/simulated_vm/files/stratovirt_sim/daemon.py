@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import sys
 import time
-from typing import Callable, Optional
+from typing import List, Optional
 
 READY_FD = 'STRATOVIRT_SIM_READY_FD'
 STOP_TIMEOUT = 10.0
@@ -73,45 +74,63 @@ def announce_ready() -> None:
         pipe.write(b'ready %d\n' % os.getpid())
 
 
-def stop(pidfile: str, timeout: float = STOP_TIMEOUT, sleep: Callable[[float], None] = time.sleep) -> Optional[int]:
-    """SIGTERM the simulator named by ``pidfile`` (SIGKILL after ``timeout``), wait until it has gone, remove the file.
-
-    A pidfile whose process is gone, or is no longer this simulator (a reused pid), is only removed.
-
-    :returns: the pid stopped, or None when nothing ran.
-    :raises DaemonError: the process outlived SIGKILL.
-    """
+def running_pid(pidfile: str) -> Optional[int]:
+    """The pid of the simulator that ``pidfile`` names, if it still runs (not a stale file, not a reused pid)."""
     try:
         with open(pidfile, encoding='ascii') as handle:
             pid = int(handle.read().strip())
     except (FileNotFoundError, ValueError):
         return None
-    stopped = None
-    if _is_simulator(pid, pidfile):
-        stopped = pid
+    return pid if _is_simulator(pid, pidfile) else None
+
+
+def stop(pidfile: str, timeout: float = STOP_TIMEOUT) -> Optional[int]:
+    """SIGTERM the simulator named by ``pidfile`` (SIGKILL after ``timeout``), wait until it has gone, remove the file.
+
+    A pidfile whose process is gone, or is no longer this simulator (a reused pid), is only removed; so is a
+    socket that a killed simulator left.
+
+    :returns: the pid stopped, or None when nothing ran.
+    :raises DaemonError: the process outlived SIGKILL.
+    """
+    pid = running_pid(pidfile)
+    if pid is not None:
+        socket_path = _socket_of(pid)
         for signum in (signal.SIGTERM, signal.SIGKILL):
             _signal(pid, signum)
             deadline = time.monotonic() + timeout
             while _running(pid) and time.monotonic() < deadline:
-                sleep(0.02)
+                time.sleep(0.02)
             if not _running(pid):
                 break
         else:
             raise DaemonError('simulator pid %d did not exit' % pid)
+        if socket_path and os.path.exists(socket_path) and stat.S_ISSOCK(os.lstat(socket_path).st_mode):
+            os.unlink(socket_path)
     try:
         os.unlink(pidfile)
     except FileNotFoundError:
         pass
-    return stopped
+    return pid
+
+
+def _argv(pid: int) -> List[bytes]:
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+            return handle.read().split(b'\0')
+    except OSError:
+        return []
+
+
+def _socket_of(pid: int) -> Optional[str]:
+    argv = _argv(pid)
+    if b'--socket' in argv[:-1]:
+        return os.fsdecode(argv[argv.index(b'--socket') + 1])
+    return None
 
 
 def _is_simulator(pid: int, pidfile: str) -> bool:
-    try:
-        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
-            argv = handle.read().split(b'\0')
-    except OSError:
-        return False
-    return os.fsencode(pidfile) in argv and _running(pid)
+    return os.fsencode(pidfile) in _argv(pid) and _running(pid)
 
 
 def _running(pid: int) -> bool:
