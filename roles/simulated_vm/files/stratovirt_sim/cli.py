@@ -89,6 +89,9 @@ def parse_args(argv):
     parser.add_argument('--record', help='append every batch received and every line sent to this JSONL file')
     parser.add_argument('--fault-drop-after', type=int, metavar='N',
                         help='once: after N answered commands on a connection, read the next one and drop the connection unanswered')
+    parser.add_argument('--fault-drop-reply-on', metavar='COMMAND',
+                        help='once: act on the first COMMAND received, then drop the connection before its reply '
+                             '(a client killed once its command reached the VM)')
     parser.add_argument('--fault-delay', type=float, default=0.0, metavar='SECONDS', help='delay every reply')
     parser.add_argument('--fault-withhold-event', action='append', default=[], metavar='NAME',
                         help='never send events of this name (repeatable)')
@@ -114,7 +117,7 @@ def faults_from(args) -> Faults:
         name, dummy, desc = spec.partition('=')
         fail_commands[name] = desc or 'injected failure'
     return Faults(drop_after=args.fault_drop_after, delay=args.fault_delay, withhold_events=args.fault_withhold_event,
-                  fail_commands=fail_commands, accept_delay=args.accept_delay)
+                  fail_commands=fail_commands, accept_delay=args.accept_delay, drop_reply_on=args.fault_drop_reply_on)
 
 
 def with_root_ports_on_command_line(argv, count: int, cmdline):

@@ -36,8 +36,11 @@ class Faults:
     """Test hooks, all off by default."""
 
     def __init__(self, drop_after: Optional[int] = None, delay: float = 0.0, withhold_events=(), fail_commands=None,
-                 accept_delay: float = 0.0) -> None:
+                 accept_delay: float = 0.0, drop_reply_on: Optional[str] = None) -> None:
         self.drop_after = drop_after
+        # Once: act on the first command of this name, then drop the connection before its reply, as when the
+        # client is killed once its command has reached the VM (the VM keeps what it did; its events are lost).
+        self.drop_reply_on = drop_reply_on
         self.delay = delay
         self.withhold_events = set(withhold_events)
         self.fail_commands = dict(fail_commands or {})
@@ -179,6 +182,14 @@ class Server:
         self._handle_batch(data)
         self.answered += 1
 
+    def _drops_reply(self, name: str) -> bool:
+        if self.faults.drop_reply_on is None or name != self.faults.drop_reply_on:
+            return False
+        self.faults.drop_reply_on = None
+        self.client.close()
+        self.client = None
+        return True
+
     def _read_available(self):
         chunks = []
         eof = False
@@ -221,6 +232,8 @@ class Server:
             self.panic(outcome.panic)
         if outcome.hang:
             self.hung = True
+            return
+        if self._drops_reply(decoded.execute):
             return
         reply = {'return': outcome.value} if outcome.error is None else {
             'error': {'class': outcome.error_class, 'desc': outcome.error}}
