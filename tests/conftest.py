@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -30,8 +31,45 @@ def figures(record_property):
     return lambda line: record_property('figure', line)
 
 
+SYS_CLASS_NET = '/sys/class/net'
+
+
+def taps_of_this_process():
+    """The host interfaces named by :func:`new_tap_name` in this (worker) process, whatever the prefix."""
+    tag = '%d_' % (os.getpid() % 100000)
+    try:
+        names = os.listdir(SYS_CLASS_NET)
+    except OSError:
+        return []
+    return sorted(name for name in names if name[3:].startswith(tag) and name[:3].isalpha())
+
+
+@pytest.fixture(autouse=True)
+def _host_left_as_found():
+    """Every test leaves no tap of its own behind (set up first, so checked after every other teardown)."""
+    before = taps_of_this_process()
+    yield
+    left = sorted(set(taps_of_this_process()) - set(before))
+    assert not left, 'the test left host interfaces behind: %s' % ', '.join(left)
+
+
 @pytest.fixture
-def start_vm(tmp_path):
+def _tap_registry():
+    """Persistent taps a test created; deleted after every VM of the test has stopped (start_vm depends on this,
+    so it is torn down first): a tap a VM still holds cannot be deleted."""
+    created = []
+    yield created
+    failed = []
+    for name in created:
+        deleted = subprocess.run(['ip', 'tuntap', 'del', 'dev', name, 'mode', 'tap'], check=False, capture_output=True,
+                                 text=True)
+        if deleted.returncode != 0 or os.path.lexists(os.path.join(SYS_CLASS_NET, name)):
+            failed.append('%s (%s)' % (name, deleted.stderr.strip()))
+    assert not failed, 'cannot delete the test\'s taps: %s' % ', '.join(failed)
+
+
+@pytest.fixture
+def start_vm(tmp_path, _tap_registry):
     """``start_vm(profile='2.1.0', options=[...], cmdline=[...])`` -> a started :class:`SimulatedVM`."""
     started = []
 
@@ -58,19 +96,17 @@ def make_image(tmp_path):
 
 
 @pytest.fixture
-def host_tap():
-    """``host_tap()`` -> name of a persistent host tap created for the test and deleted after it."""
-    created = []
+def host_tap(_tap_registry):
+    """``host_tap()`` -> name of a persistent host tap created for the test and deleted after it (and after the
+    test's VMs have stopped)."""
 
     def make():
         name = new_tap_name('svt')
         subprocess.run(['ip', 'tuntap', 'add', 'dev', name, 'mode', 'tap'], check=True)
-        created.append(name)
+        _tap_registry.append(name)
         return name
 
-    yield make
-    for name in created:
-        subprocess.run(['ip', 'tuntap', 'del', 'dev', name, 'mode', 'tap'], check=False, capture_output=True)
+    return make
 
 
 @pytest.fixture

@@ -14,6 +14,9 @@ options:
       - Path of the VM's QMP Unix socket, as given to StratoVirt with C(-qmp unix:PATH,server,nowait).
       - The collection keeps two files next to it, C(PATH.lock) (serialises runs) and C(PATH.devices.json)
         (the record of the devices it plugged), so the directory must be writable.
+      - An absolute path. It must be a Unix socket; nothing is created next to anything else.
+      - A C(PATH.lock) that is a symlink, a hard link, not a regular file or owned by another user is refused (keep
+        the socket in a directory only StratoVirt's user can write).
       - If not set, the environment variable E(STRATOVIRT_QMP_SOCKET) is used.
       - Set it once for a play with C(module_defaults) and the group C(group/stratovirt.qmp.stratovirt).
     type: path
@@ -22,6 +25,7 @@ options:
     description:
       - Seconds allowed for the QMP greeting and for each reply, and for the per-VM lock.
       - StratoVirt serves one client at a time. A monitor already in use is refused at once, without connecting.
+      - Above 0 and at most 86400.
     type: float
     default: 10.0
   machine:
@@ -29,6 +33,7 @@ options:
       - The VM's machine type. V(auto) reads it from the VM's command line (C(-machine microvm)), and
         otherwise asks StratoVirt with a C(blockdev-del) of a node that does not exist, which changes nothing.
       - In check mode no such probe is sent; set V(micro) or V(standard) when the command line does not tell.
+      - V(micro) or V(standard) that contradicts the VM's command line is refused before anything is sent.
     type: str
     choices: [auto, micro, standard]
     default: auto
@@ -50,6 +55,7 @@ options:
         as StratoVirt requires on a micro VM.
       - Disks and NICs of one VM share one id space.
       - 1-64 letters, digits, C(.), C(_) or C(-), starting with a letter or digit.
+      - No string option of the device may hold a control character (a newline, a tab).
       - Required for the single-device form; not used with the list form (each item has its own).
     type: str
   state:
@@ -83,6 +89,7 @@ options:
       - On timeout the task fails, saying the unplug is pending in the guest; the device is recorded as
         C(unplug_pending) and a later run finishes the unplug instead of requesting it again.
       - A micro VM unplug needs no guest and does not wait.
+      - From 0 to 86400.
     type: float
     default: 30.0
   exclusive:

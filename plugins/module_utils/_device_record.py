@@ -222,6 +222,9 @@ class DeviceRecord:
             if info.st_uid != os.geteuid():
                 raise self._fail('is owned by uid %d, not by us (uid %d)' % (info.st_uid, os.geteuid()),
                                  'another user may have written it: inspect it, then delete it')
+            if info.st_nlink != 1:
+                raise self._fail('has %d hard links: it may be a link to another file' % info.st_nlink,
+                                 'inspect it, then delete it')
             if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
                 raise self._fail('is writable by group or others (mode %04o)' % stat.S_IMODE(info.st_mode),
                                  'another user may have changed it: inspect it, then chmod 600 or delete it')

@@ -11,6 +11,7 @@ from typing import List
 
 from ._device_spec import KIND_DISK, KIND_NIC
 from ._stratovirt import MACHINE_MICRO, MICRO_BACKENDS
+from ._vm_process import path_identity
 from ._vm_state import SLOTS, VMState
 
 
@@ -38,6 +39,13 @@ def mismatches(state: VMState, argv: List[str]) -> List[str]:
         if path not in known_paths and path not in command_line:
             found.append('the VM holds %s open, but no known device uses it (plugged by hand, or by a run whose record '
                          'was lost)' % path)
+    names = {}
+    for path in state.images:
+        names.setdefault(path_identity(path) or path, []).append(path)
+    for paths in names.values():
+        if len(paths) > 1:
+            found.append('the VM holds one file open under several names (%s): one image is attached twice'
+                         % ', '.join(paths))
     known_taps = {device.ifname for device in state.devices.values() if device.ifname}
     known_taps.update(state.held_after_unplug)
     for tap in state.taps:

@@ -11,12 +11,11 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ._errors import DeviceInputError
 from ._info import report
 from ._qmp import qmp_session
-from ._runner import CONNECTION_ARGS, HANDLED, MACHINE_NAMES, SESSION_ARGS, failure_message
+from ._runner import CONNECTION_ARGS, HANDLED, SESSION_ARGS, check_session_options, failure_message, resolve_machine
 from ._stratovirt import detect
-from ._vm_process import command_line, machine_type, peer_pid
+from ._vm_process import command_line, peer_pid
 from ._vm_state import gather
 
 
@@ -35,14 +34,12 @@ class InfoTask:
         params = self.module.params
         socket_path = params['socket']
         try:
+            check_session_options(params)
             with qmp_session(socket_path, params['timeout']) as client:
                 pid = peer_pid(client.connection)
                 argv = command_line(pid)
-                machine = params['machine'] if params['machine'] != 'auto' else \
-                    MACHINE_NAMES.get((machine_type(argv) or '').split(',')[0])
-                if machine is None:
-                    raise DeviceInputError('cannot tell the machine type from the VM\'s command line, and this module '
-                                           'sends nothing that could change the VM: set machine=micro or machine=standard')
+                machine = resolve_machine(params['machine'], argv, True,
+                                          'this module sends nothing that could change the VM')
                 dialect = detect(client, machine)
                 status = client.execute('query-status')
                 state = gather(socket_path, dialect, pid, argv)

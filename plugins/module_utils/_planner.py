@@ -65,7 +65,8 @@ def differences(current: CurrentDevice, spec: DeviceSpec) -> List[str]:
     compare('bus', current.bus, spec.bus)
     options = current.options
     if spec.kind == KIND_DISK:
-        compare('path', current.path, os.path.realpath(spec.path))
+        if not VMState.same_image(current.path, spec.path):
+            compare('path', current.path, os.path.realpath(spec.path))
         compare('read_only', options.get('read_only'), spec.read_only)
         if current.source != SOURCE_COLD:
             compare('direct', options.get('direct'), spec.direct)
@@ -257,9 +258,9 @@ def _choose_bus(state: VMState, spec: DeviceSpec, others) -> tuple:
 
 def _check_disk(state: VMState, spec: DeviceSpec, others) -> None:
     dialect = state.dialect
-    path = os.path.realpath(spec.path)
     for device in others.values():
-        if device.path and os.path.realpath(device.path) == path:
+        # By file identity: a hard link or symlink to an attached image (the rootfs above all) is that image.
+        if state.same_image(device.path, spec.path):
             what = 'the VM\'s own cold-plugged disk' if device.source == SOURCE_COLD else 'already plugged as'
             raise DeviceInputError('image %s of %s is %s %s; an image must not be attached twice (and never the VM\'s '
                                    'boot/rootfs image)' % (spec.path, _label(spec), what, device.id))

@@ -16,6 +16,7 @@ from ._errors import DeviceInputError
 from ._vm_process import writers_of_any
 
 SYS_CLASS_NET = '/sys/class/net'
+IFF_TAP = 0x0002
 
 
 def check_host_inputs(spec: DeviceSpec) -> None:
@@ -27,9 +28,28 @@ def check_host_inputs(spec: DeviceSpec) -> None:
         return
     if spec.kind == KIND_DISK:
         _check_image(spec)
-    elif not spec.create_tap and not os.path.exists(os.path.join(SYS_CLASS_NET, spec.ifname)):
+    else:
+        _check_tap(spec)
+
+
+def _check_tap(spec: DeviceSpec) -> None:
+    interface = os.path.join(SYS_CLASS_NET, spec.ifname)
+    if not os.path.lexists(interface):
+        if spec.create_tap:
+            return
         raise DeviceInputError('tap %s of NIC %s does not exist on this host: create it first (ip tuntap add dev %s mode '
                                'tap) or set create_tap=true to let StratoVirt create it' % (spec.ifname, spec.id, spec.ifname))
+    # A tun/tap interface has tun_flags (IFF_TAP set for a tap); lo, a bridge, a physical NIC have none.
+    try:
+        with open(os.path.join(interface, 'tun_flags'), encoding='ascii') as handle:
+            flags = int(handle.read().strip(), 16)
+    except (OSError, ValueError):
+        flags = None
+    if flags is None or not flags & IFF_TAP:
+        what = 'a tun device' if flags is not None else 'loopback, bridge, physical NIC or the like'
+        raise DeviceInputError('ifname %s of NIC %s is a host interface that is not a tap (%s); give a tap (ip tuntap '
+                               'add dev NAME mode tap), or a name no interface has, with create_tap=true'
+                               % (spec.ifname, spec.id, what))
 
 
 def _check_image(spec: DeviceSpec) -> None:

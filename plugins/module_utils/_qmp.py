@@ -57,6 +57,24 @@ def encode_command(command: dict) -> bytes:
     return data
 
 
+def check_socket_file(socket_path: str) -> None:
+    """Refuse a monitor path that does not exist or is not a Unix socket (a regular file, a directory).
+
+    :raises QMPConnectionError:
+    """
+    try:
+        mode = os.stat(socket_path).st_mode
+    except FileNotFoundError:
+        raise QMPConnectionError('QMP socket %s does not exist: is the VM running and is this the path given '
+                                 'to -qmp unix:...?' % socket_path, socket_path) from None
+    except OSError as exc:
+        raise QMPConnectionError('QMP socket %s cannot be inspected (%s)' % (socket_path, exc.strerror or exc),
+                                 socket_path) from exc
+    if not stat.S_ISSOCK(mode):
+        raise QMPConnectionError('%s is not a Unix socket; give the path of the VM\'s -qmp unix: socket'
+                                 % socket_path, socket_path)
+
+
 class QMPClient:
     """One QMP connection to one monitor socket.
 
@@ -86,14 +104,7 @@ class QMPClient:
         :raises QMPConnectionError: not a socket, or nothing listens on it.
         :raises QMPBusyError: another client is connected or queued.
         """
-        try:
-            mode = os.stat(self.socket_path).st_mode
-        except FileNotFoundError:
-            raise QMPConnectionError('QMP socket %s does not exist: is the VM running and is this the path given '
-                                     'to -qmp unix:...?' % self.socket_path, self.socket_path) from None
-        if not stat.S_ISSOCK(mode):
-            raise QMPConnectionError('%s is not a Unix socket; give the path of the VM\'s -qmp unix: socket'
-                                     % self.socket_path, self.socket_path)
+        check_socket_file(self.socket_path)
         try:
             usage = monitor_usage(self.socket_path)
         except UnixDiagError as exc:
@@ -292,6 +303,8 @@ def qmp_session(socket_path: str, timeout: float = 10.0):
     :raises QMPLockTimeout: another run of this collection holds the VM.
     :raises QMPError: see :meth:`QMPClient.connect`.
     """
+    # Before the lock: a path that is no socket must not get a <path>.lock next to it.
+    check_socket_file(socket_path)
     with VMLock(socket_path, timeout):
         client = QMPClient(socket_path, timeout)
         client.connect()

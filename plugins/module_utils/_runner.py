@@ -7,13 +7,15 @@ Private to the stratovirt.qmp collection: may change in any release.
 
 from __future__ import annotations
 
+import math
+import os
 import traceback
 from typing import List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ._device_record import RecordError
-from ._device_spec import AIO_CHOICES, KIND_DISK, KIND_NIC, DeviceSpec, spec_from_params
+from ._device_spec import AIO_CHOICES, KIND_DISK, KIND_NIC, DeviceSpec, check_no_control_characters, spec_from_params
 from ._errors import DeviceError, DeviceInputError
 from ._planner import Plan, plan_all
 from ._preflight import check_host_inputs, check_not_shared
@@ -55,6 +57,7 @@ SESSION_ARGS = dict(
 MACHINE_NAMES = {'microvm': MACHINE_MICRO, 'q35': MACHINE_STANDARD, 'virt': MACHINE_STANDARD,
                  'standard': MACHINE_STANDARD}  # the last: the simulator's --machine
 LIST_OPTIONS = {KIND_DISK: 'disks', KIND_NIC: 'nics'}
+MAX_SECONDS = 86400  # a day: more is a typo, and far more overflows the clock
 HANDLED = (DeviceError, QMPError, DialectError, RecordError, VMProcessError)
 
 
@@ -85,15 +88,42 @@ def failure_message(exc: Exception, socket_path: str) -> str:
     return message if socket_path in message else 'VM %s: %s' % (socket_path, message)
 
 
-def _machine(option: str, argv, check_mode: bool):
-    """The machine type: the task's, else the VM's -machine, else the blockdev-del probe (not in check mode)."""
+def resolve_machine(option: str, argv, check_mode: bool, action: str = 'check mode sends no probe'):
+    """The machine type: the VM's -machine; the task's ``machine`` must not contradict it; else the task's, else
+    None (the blockdev-del probe decides, not in check mode).
+
+    :raises DeviceInputError: ``machine`` contradicts the VM's command line, or nothing tells and no probe may be sent.
+    """
+    written = (machine_type(argv) or '').split(',')[0]
+    named = MACHINE_NAMES.get(written)
     if option != 'auto':
+        if named is not None and named != option:
+            raise DeviceInputError('machine=%s contradicts the VM: its command line says -machine %s, a %s VM; leave '
+                                   'machine unset (auto) or set machine=%s' % (option, written, named, named))
         return option
-    named = MACHINE_NAMES.get((machine_type(argv) or '').split(',')[0])
     if named is None and check_mode:
-        raise DeviceInputError('cannot tell the machine type from the VM\'s command line, and check mode sends no probe: '
-                               'set machine=micro or machine=standard')
+        raise DeviceInputError('cannot tell the machine type from the VM\'s command line, and %s: '
+                               'set machine=micro or machine=standard' % action)
     return named
+
+
+def check_session_options(params: dict) -> None:
+    """The connection options, checked before the lock file is created and before anything is sent.
+
+    :raises DeviceInputError: naming the option at fault.
+    """
+    socket_path = params['socket']
+    check_no_control_characters(params, ('socket',), 'VM %r' % socket_path)
+    if not os.path.isabs(socket_path):
+        raise DeviceInputError('socket %r must be an absolute path (a relative one would be read from the module\'s '
+                               'temporary directory, not from the playbook\'s)' % socket_path)
+    for name, low, zero_ok in (('timeout', 0.0, False), ('wait_timeout', 0.0, True)):
+        value = params.get(name)
+        if value is None:
+            continue
+        if not math.isfinite(value) or value < low or (value == low and not zero_ok) or value > MAX_SECONDS:
+            raise DeviceInputError('%s is %r: it must be a number of seconds %s %s and at most %d'
+                                   % (name, value, 'from' if zero_ok else 'above', low, MAX_SECONDS))
 
 
 class DeviceTask:
@@ -139,6 +169,7 @@ class DeviceTask:
     def _converge(self) -> None:
         params = self.module.params
         socket_path = params['socket']
+        check_session_options(params)
         specs = self._specs()
         for spec in specs:
             check_host_inputs(spec)
@@ -147,7 +178,7 @@ class DeviceTask:
         with qmp_session(socket_path, params['timeout']) as client:
             pid = peer_pid(client.connection)
             argv = command_line(pid)
-            dialect = detect(client, _machine(params['machine'], argv, self.module.check_mode))
+            dialect = detect(client, resolve_machine(params['machine'], argv, self.module.check_mode))
             self.result['stratovirt'] = {'release': dialect.release_text, 'machine': dialect.machine, 'pid': pid}
             state = self.state = gather(socket_path, dialect, pid, argv)
             for spec in specs:

@@ -65,7 +65,7 @@ class UnplugMixin:
                 raise DeviceApplyError('device_del of %s on VM %s answered "failed to update config." and then %r; the '
                                        'device may still be plugged' % (device_id, self.socket_path, exc.desc),
                                        self.applied) from exc
-        current = self.state.devices.get(device_id)
+        current = self.state.devices.get(device_id) or self.state.leftovers.get(device_id)
         self._forget(device_id)
         if current is not None and current.ifname and self.state.dialect.nic_unplug_keeps_tap:
             self.state.record.put(DeviceEntry(device_id, 'nic', state='tap-held', slot=current.slot, ifname=current.ifname))
@@ -98,12 +98,14 @@ class UnplugMixin:
             if exc.desc != STILL_ON_THE_FLY:
                 raise self._fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
                                  'the device is still plugged') from exc
+        # Recorded before waiting: a run cut now must not press the button again (2.1.0) and must remove the backend.
+        self._mark_pending(device_id)
         self._await_guest(device_id)
         self.state.devices.pop(device_id, None)
 
     def _host_still_holds(self, device) -> bool:
         if device.path:
-            return device.path in self.state.images
+            return self.state.holds_image(device.path)
         return device.ifname in self.state.taps
 
     def _await_guest(self, device_id: str) -> None:

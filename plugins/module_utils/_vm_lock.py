@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import stat
 import time
 
 from ._qmp_errors import QMPConnectionError, QMPLockTimeout
@@ -48,12 +49,7 @@ class VMLock:
         :raises QMPLockTimeout: another holder kept it longer than the timeout.
         :raises QMPConnectionError: the lock file cannot be created.
         """
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise QMPConnectionError('cannot open the lock file %s (%s): the directory of the QMP socket must be writable '
-                                     'by this user, who must be StratoVirt\'s or root' % (self.path, exc.strerror or exc),
-                                     self.socket_path) from exc
+        fd = self._open_trusted()
         deadline = time.monotonic() + self.timeout
         while True:
             try:
@@ -70,6 +66,36 @@ class VMLock:
                     'retry when it has finished' % (self.path, self.timeout), self.socket_path)
             time.sleep(LOCK_POLL_INTERVAL)
         self._fd = fd
+
+    def _open_trusted(self) -> int:
+        """Open (or create) the lock file, refusing one planted by someone else.
+
+        The socket's directory may be writable by others: a symlink there must not make us create or open its
+        target (O_NOFOLLOW), and a hard link to another file, or a file of another user, is not our lock.
+        """
+        try:
+            # O_NONBLOCK: a FIFO planted at the path must not hang us.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise QMPConnectionError('the lock file %s is a symlink, which is never followed: someone else may have '
+                                         'planted it; inspect it, then delete it' % self.path, self.socket_path) from exc
+            raise QMPConnectionError('cannot open the lock file %s (%s): the directory of the QMP socket must be writable '
+                                     'by this user, who must be StratoVirt\'s or root' % (self.path, exc.strerror or exc),
+                                     self.socket_path) from exc
+        info = os.fstat(fd)
+        problem = None
+        if not stat.S_ISREG(info.st_mode):
+            problem = 'is not a regular file'
+        elif info.st_uid != os.geteuid():
+            problem = 'is owned by uid %d, not by us (uid %d)' % (info.st_uid, os.geteuid())
+        elif info.st_nlink != 1:
+            problem = 'has %d hard links: it may be a link to another file' % info.st_nlink
+        if problem is not None:
+            os.close(fd)
+            raise QMPConnectionError('the lock file %s %s; someone else may have planted it: inspect it, then delete it'
+                                     % (self.path, problem), self.socket_path)
+        return fd
 
     def release(self) -> None:
         if self._fd is not None:

@@ -188,7 +188,28 @@ def _file_fds(pid: int) -> Iterator[Tuple[int, str, os.stat_result]]:
             continue
 
 
-def open_images(pid: int) -> List[OpenImage]:
+FileIdentity = Tuple
+
+
+def file_identity(info: os.stat_result) -> FileIdentity:
+    """What makes two names one file: the device number of a block device (``/dev/mapper/x`` and ``/dev/dm-0``),
+    else device and inode (a symlink, a hard link, a bind mount of one file)."""
+    if stat.S_ISBLK(info.st_mode):
+        return ('blk', info.st_rdev)
+    return ('file', info.st_dev, info.st_ino)
+
+
+def path_identity(path: Optional[str]) -> Optional[FileIdentity]:
+    """:returns: the :func:`file_identity` of what ``path`` names (symlinks followed), None if it cannot be read."""
+    if not path:
+        return None
+    try:
+        return file_identity(os.stat(path))
+    except (OSError, ValueError):
+        return None
+
+
+def open_images(pid: int, identities: Optional[Dict[FileIdentity, str]] = None) -> List[OpenImage]:
     """The regular files and block devices a process holds open: the candidates for its images.
 
     Left out: fds 0-2, and files deleted since they were opened (no path names them any more).  A path
@@ -196,6 +217,7 @@ def open_images(pid: int) -> List[OpenImage]:
     log, a memory backend) are listed too: callers match by path.
 
     :param pid: the VM's pid.
+    :param identities: if given, filled with the :func:`file_identity` of each image -> its path (first name seen).
     :returns: one entry per real path, in the order of their lowest fd.
     :raises VMProcessError: the process is gone or its fds are not readable.
     """
@@ -205,6 +227,8 @@ def open_images(pid: int) -> List[OpenImage]:
         if flags is None or not (stat.S_ISREG(info.st_mode) or stat.S_ISBLK(info.st_mode)):
             continue
         path = os.path.realpath(target)
+        if identities is not None:
+            identities.setdefault(file_identity(info), path)
         seen = merged.get(path, OpenImage(path, False, False))
         merged[path] = OpenImage(path, seen.writable or _is_writable(flags), seen.direct or bool(flags & os.O_DIRECT))
     return list(merged.values())
@@ -228,9 +252,8 @@ def held_taps(pid: int) -> List[str]:
 
 
 def _same_file(left: os.stat_result, right: os.stat_result) -> bool:
-    if stat.S_ISBLK(left.st_mode) and stat.S_ISBLK(right.st_mode):
-        return left.st_rdev == right.st_rdev  # /dev/mapper/x and /dev/dm-0, or a container's /dev: one disk
-    return (left.st_dev, left.st_ino) == (right.st_dev, right.st_ino)
+    # /dev/mapper/x and /dev/dm-0, or a container's /dev: one disk; a hard link or a bind mount: one file.
+    return file_identity(left) == file_identity(right)
 
 
 def _writable_fds(pid: int, wanted: List[os.stat_result]) -> List[int]:

@@ -15,12 +15,14 @@ from typing import Dict, List, NamedTuple, Optional
 
 from ._device_record import DeviceEntry, DeviceRecord, record_path_for
 from ._device_spec import KIND_DISK, KIND_NIC, DeviceSpec
+from ._errors import DeviceInputError
 from ._stratovirt import MACHINE_MICRO, MICRO_DISK_SLOTS, MICRO_NIC_SLOTS, Dialect
 from ._vm_process import (
     ProcessIdentity,
     cold_plugged_devices,
     held_taps,
     open_images,
+    path_identity,
     process_identity,
     root_ports,
 )
@@ -71,6 +73,7 @@ class VMState:
         self.record = record
         self.devices: Dict[str, CurrentDevice] = {}
         self.images: List[str] = []
+        self.image_ids: Dict[tuple, str] = {}          # file identity of each image the VM holds -> its path
         self.taps: List[str] = []
         self.held_after_unplug: Dict[str, str] = {}   # tap -> id of a 2.5.0 NIC unplugged with its tap kept
         self.cold_ids: List[str] = []
@@ -94,9 +97,26 @@ class VMState:
     def backends_in_use(self) -> int:
         return len(self.devices) + len(self.held_after_unplug)
 
+    def holds_image(self, path: Optional[str]) -> bool:
+        """Whether the VM holds the file ``path`` names open, under this name or another (a hard link, a symlink)."""
+        if not path:
+            return False
+        identity = path_identity(path)
+        return (identity is not None and identity in self.image_ids) or _real(path) in self.images
+
+    @staticmethod
+    def same_image(left: Optional[str], right: Optional[str]) -> bool:
+        """Whether two paths name one file: by identity (device and inode, or device number), else by real path."""
+        if not left or not right:
+            return False
+        left_id, right_id = path_identity(left), path_identity(right)
+        if left_id is not None and right_id is not None:
+            return left_id == right_id
+        return _real(left) == _real(right)
+
     def device_with_path(self, path: str) -> Optional[CurrentDevice]:
         for device in self.devices.values():
-            if device.path and _real(device.path) == _real(path):
+            if self.same_image(device.path, path):
                 return device
         return None
 
@@ -112,10 +132,17 @@ class VMState:
         (``present``) or leave it plugged (``absent`` with its path or ifname). Its slot and options stay unknown."""
         if spec.id in self.devices or spec.id in self.leftovers:
             return
-        if spec.kind == KIND_DISK and spec.path and _real(spec.path) in self.images and self.device_with_path(spec.path) is None:
+        if spec.kind == KIND_DISK and spec.path and self.holds_image(spec.path) and self.device_with_path(spec.path) is None:
             entry = DeviceEntry(spec.id, KIND_DISK, path=_real(spec.path))
         elif spec.kind == KIND_NIC and spec.ifname in self.taps and self.device_with_tap(spec.ifname) is None \
                 and spec.ifname not in self.held_after_unplug:
+            if self.dialect.nic_unplug_keeps_tap and spec.state == 'present':
+                # 2.5.0 keeps the tap of an unplugged NIC: a held tap no record explains does not prove a NIC.
+                raise DeviceInputError(
+                    'tap %s of NIC %s is held by the VM, but the device record does not say by which device; StratoVirt '
+                    '%s keeps the tap of an unplugged NIC until the VM exits, so that does not tell whether NIC %s is '
+                    'attached. Unplug it first (state=absent with ifname %s; the tap then stays held until the VM '
+                    'restarts), or use another tap' % (spec.ifname, spec.id, self.dialect.release_text, spec.id, spec.ifname))
             entry = DeviceEntry(spec.id, KIND_NIC, ifname=spec.ifname)
         else:
             return
@@ -139,12 +166,23 @@ class VMState:
             entry = self.record.get(cold.id)
             if entry is not None and entry.state == 'tap-held':
                 continue
-            if cold.kind == KIND_DISK and _real(cold.path) in self.images:
-                self.devices[cold.id] = CurrentDevice(cold.id, KIND_DISK, slot, path=_real(cold.path),
+            path = self._cold_image_path(cold.path) if cold.kind == KIND_DISK else None
+            if path is not None:
+                self.devices[cold.id] = CurrentDevice(cold.id, KIND_DISK, slot, path=path,
                                                       options={'read_only': bool(cold.read_only)}, source=SOURCE_COLD,
                                                       bus=bus)
             elif cold.kind == KIND_NIC and cold.ifname in self.taps:
                 self.devices[cold.id] = CurrentDevice(cold.id, KIND_NIC, slot, ifname=cold.ifname, source=SOURCE_COLD, bus=bus)
+
+    def _cold_image_path(self, path: Optional[str]) -> Optional[str]:
+        """The image of a cold-plugged disk as the VM holds it (a relative path is the VM's: read from its cwd)."""
+        if not path:
+            return None
+        seen_from_here = os.path.join('/proc/%d/cwd' % self.identity.pid, path)
+        identity = path_identity(seen_from_here)
+        if identity is not None and identity in self.image_ids:
+            return self.image_ids[identity]
+        return _real(path) if _real(path) in self.images else None
 
     def add_recorded(self) -> None:
         for entry in list(self.record.devices.values()):
@@ -167,14 +205,27 @@ class VMState:
             if self._host_confirms(entry):
                 self.devices[entry.id] = CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path,
                                                        ifname=entry.ifname, options=dict(entry.options), bus=entry.bus)
+            elif self.dialect.machine != MACHINE_MICRO:
+                # A standard VM backend outlives its device: an unplug cut before blockdev-del / netdev_del left it.
+                entry.state = 'unplug-pending'
+                self.devices[entry.id] = CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path, ifname=entry.ifname,
+                                                       options=dict(entry.options), bus=entry.bus, pending=True)
+                self.repairs.append('%s %s was in the device record but the VM no longer holds its %s: the guest let it '
+                                    'go; its backend may still be registered, so it is recorded as unplug pending and '
+                                    'the next task for it removes the backend' % (entry.kind, entry.id,
+                                                                                  'image' if entry.kind == KIND_DISK else 'tap'))
             else:
                 self.record.remove(entry.id)
                 self.repairs.append('%s %s was in the device record but the VM no longer holds its %s; the record entry '
                                     'was dropped' % (entry.kind, entry.id, 'image' if entry.kind == KIND_DISK else 'tap'))
 
     def _add_interrupted(self, entry: DeviceEntry) -> None:
-        # Up to 2.1 an image or tap is opened by device_add only: held means that plug went through.
-        if not self.dialect.opens_image_at_blockdev_add and self._host_confirms(entry):
+        # Every release attaches a tap at device_add, and up to 2.1 opens an image there too: held means that plug
+        # went through (unless the tap is one an earlier unplug left held).
+        opened_by_device_add = entry.kind == KIND_NIC or not self.dialect.opens_image_at_blockdev_add
+        held_after_unplug = entry.kind == KIND_NIC and any(
+            other.state == 'tap-held' and other.ifname == entry.ifname for other in self.record.devices.values())
+        if opened_by_device_add and not held_after_unplug and self._host_confirms(entry):
             entry.state = 'plugged'
             self.devices[entry.id] = CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path,
                                                    ifname=entry.ifname, options=dict(entry.options), bus=entry.bus)
@@ -187,7 +238,7 @@ class VMState:
 
     def _host_confirms(self, entry: DeviceEntry) -> bool:
         if entry.kind == KIND_DISK:
-            return _real(entry.path) in self.images
+            return self.holds_image(entry.path)
         return entry.ifname in self.taps
 
 
@@ -204,7 +255,7 @@ def gather(socket_path: str, dialect: Dialect, pid: int, argv: List[str]) -> VMS
     if record.discarded:
         state.repairs.append('the device record belonged to an earlier VM process (pid %s); it was discarded'
                              % record.discarded.get('pid'))
-    state.images = [image.path for image in open_images(identity.pid)]
+    state.images = [image.path for image in open_images(identity.pid, state.image_ids)]
     state.taps = held_taps(identity.pid)
     state.root_ports = root_ports(argv)
     state.add_cold_plugged(argv)

@@ -29,7 +29,9 @@ options:
   path:
     description:
       - Image file or block device to attach. Required with O(state=present).
-      - It must not be the VM's boot or rootfs image, nor be attached to this or another VM already.
+      - An absolute path.
+      - It must not be the VM's boot or rootfs image, nor be attached to this or another VM already. Files are compared
+        by identity (device and inode, or device number), so a hard link or symlink to such an image is refused too.
     type: path
   read_only:
     description: Attach the image read-only.

@@ -30,7 +30,8 @@ options:
   ifname:
     description:
       - Host tap device that backs the NIC. Required with O(state=present).
-      - It must exist unless O(create_tap=true).
+      - It must exist unless O(create_tap=true). An existing host interface that is not a tap (C(lo), a bridge) is
+        refused.
     type: str
   create_tap:
     description:

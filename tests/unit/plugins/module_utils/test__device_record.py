@@ -223,6 +223,15 @@ def test_save_replaces_a_symlink_instead_of_writing_through_it(path, tmp_path):
     assert not os.path.islink(path) and loaded(path).ids() == ['disk0']
 
 
+def test_hard_link_at_the_record_path_is_refused(path, tmp_path):
+    # A hard link planted in a world-writable socket directory would make us read (and trust) another file.
+    target = str(tmp_path / 'elsewhere.json')
+    saved_record(target, [disk()])
+    os.link(target, path)
+    with pytest.raises(RecordError, match='has 2 hard links'):
+        loaded(path)
+
+
 def test_non_regular_file_is_refused(path):
     os.mkfifo(path, 0o600)
     with pytest.raises(RecordError, match='not a regular file'):

@@ -293,6 +293,19 @@ def test_not_a_socket_and_missing(tmp_path):
         QMPClient(str(tmp_path / 'nothing.sock')).connect()
 
 
+@pytest.mark.parametrize('make', [lambda path: path.write_text('x'), lambda path: path.mkdir()], ids=['file', 'directory'])
+def test_a_session_on_what_is_no_socket_leaves_no_lock_file(tmp_path, make):
+    path = tmp_path / 'vm.sock'
+    make(path)
+    with pytest.raises(QMPConnectionError, match='is not a Unix socket'):
+        with qmp_session(str(path), timeout=1):
+            pass
+    with pytest.raises(QMPConnectionError, match='does not exist'):
+        with qmp_session(str(tmp_path / 'missing.sock'), timeout=1):
+            pass
+    assert sorted(os.listdir(str(tmp_path))) == ['vm.sock']
+
+
 def test_socket_without_listener(tmp_path):
     path = str(tmp_path / 'dead.sock')
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -20,8 +20,18 @@ import pytest
 from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp import QMPClient
 from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp_errors import QMPBusyError, QMPCommandError
 from ansible_collections.stratovirt.qmp.plugins.module_utils._stratovirt import DialectError, detect
+from ansible_collections.stratovirt.qmp.plugins.module_utils._unix_diag import UnixDiagError, monitor_usage
 
 QEMU = shutil.which('qemu-system-x86_64')
+
+
+def listening(path):
+    if not os.path.exists(path):
+        return False
+    try:
+        return monitor_usage(path).listening
+    except UnixDiagError:
+        return False
 
 
 @pytest.fixture
@@ -32,11 +42,13 @@ def qemu(tmp_path):
     process = subprocess.Popen([QEMU, '-M', 'none', '-accel', 'tcg', '-S', '-display', 'none', '-nodefaults',
                                 '-qmp', 'unix:%s,server,nowait' % sock], stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not os.path.exists(sock):
+    # Ready means listening (the kernel's Unix socket table says so), not merely bound: QEMU creates the file first.
+    deadline = time.monotonic() + 30
+    while not listening(sock):
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
-            pytest.fail('QEMU did not start')
+            process.wait()
+            pytest.fail('QEMU did not listen on %s' % sock)
         time.sleep(0.02)
     yield sock
     process.kill()

@@ -62,3 +62,42 @@ def test_lock_is_taken_once_the_holder_is_gone(tmp_path):
 def test_lock_file_that_cannot_be_created_is_a_connection_error(tmp_path):
     with pytest.raises(QMPConnectionError, match='cannot open the lock file .*must be writable'):
         VMLock(str(tmp_path / 'missing-dir' / 'qmp.sock'), timeout=0.1).acquire()
+
+
+# -- issue 10.5: a lock file planted in a world-writable socket directory -------------------------
+
+def test_a_dangling_symlink_at_the_lock_path_is_refused_and_its_target_not_created(tmp_path):
+    sock = str(tmp_path / 'qmp.sock')
+    target = tmp_path / 'elsewhere' / 'created-by-root'
+    target.parent.mkdir()
+    os.symlink(str(target), lock_path_for(sock))
+    with pytest.raises(QMPConnectionError, match='is a symlink, which is never followed'):
+        VMLock(sock, timeout=1).acquire()
+    assert not target.exists()
+
+
+def test_a_hard_link_at_the_lock_path_is_refused(tmp_path):
+    sock = str(tmp_path / 'qmp.sock')
+    precious = tmp_path / 'precious'
+    precious.write_text('keep me\n')
+    os.link(str(precious), lock_path_for(sock))
+    with pytest.raises(QMPConnectionError, match='has 2 hard links'):
+        VMLock(sock, timeout=1).acquire()
+    assert precious.read_text() == 'keep me\n'
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to give the file away')
+def test_a_lock_file_of_another_user_is_refused(tmp_path):
+    sock = str(tmp_path / 'qmp.sock')
+    with open(lock_path_for(sock), 'w', encoding='utf-8'):
+        pass
+    os.chown(lock_path_for(sock), 65534, 65534)
+    with pytest.raises(QMPConnectionError, match='is owned by uid 65534'):
+        VMLock(sock, timeout=1).acquire()
+
+
+def test_a_fifo_at_the_lock_path_is_refused_without_hanging(tmp_path):
+    sock = str(tmp_path / 'qmp.sock')
+    os.mkfifo(lock_path_for(sock))
+    with pytest.raises(QMPConnectionError, match='is not a regular file'):
+        VMLock(sock, timeout=1).acquire()
