@@ -41,7 +41,11 @@ class UnplugMixin:
         except QMPCommandError as exc:
             if exc.desc == 'Device %s not found' % device_id:
                 self.notes.append('%s was already gone from the VM' % device_id)
+                current = self.state.devices.get(device_id)
                 self._forget(device_id)
+                if current is not None and current.ifname in self.state.taps:
+                    # An unplug cut before its answer: 2.5.0 kept the tap, which no other NIC may take now.
+                    self._keep_tap_held(device_id, current)
                 return
             if exc.desc != '%s: failed to update config.' % device_id:
                 raise self._fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
@@ -67,12 +71,16 @@ class UnplugMixin:
                                        self.applied) from exc
         current = self.state.devices.get(device_id) or self.state.leftovers.get(device_id)
         self._forget(device_id)
-        if current is not None and current.ifname and self.state.dialect.nic_unplug_keeps_tap:
-            self.state.record.put(DeviceEntry(device_id, 'nic', state='tap-held', slot=current.slot, ifname=current.ifname))
-            self.state.held_after_unplug[current.ifname] = device_id
-            self.notes.append('NIC %s is unplugged but StratoVirt %s keeps its tap %s open until the VM exits; that tap '
-                              'cannot be plugged again in this VM' % (device_id, self.state.dialect.release_text,
-                                                                      current.ifname))
+        self._keep_tap_held(device_id, current)
+
+    def _keep_tap_held(self, device_id: str, current) -> None:
+        if current is None or not current.ifname or not self.state.dialect.nic_unplug_keeps_tap:
+            return
+        self.state.record.put(DeviceEntry(device_id, 'nic', state='tap-held', slot=current.slot, ifname=current.ifname))
+        self.state.held_after_unplug[current.ifname] = device_id
+        self.notes.append('NIC %s is unplugged but StratoVirt %s keeps its tap %s open until the VM exits; that tap '
+                          'cannot be plugged again in this VM' % (device_id, self.state.dialect.release_text,
+                                                                  current.ifname))
 
     # -- standard VM ------------------------------------------------------
 
