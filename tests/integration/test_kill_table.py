@@ -102,8 +102,10 @@ def probe_no_backend(vm, machine, kind, image):
             arguments = {'node-name': 'x1', 'file': {'driver': 'file', 'filename': image}, 'cache': {'direct': False},
                          'read-only': True}
             assert client.execute('blockdev-add', arguments) == {}
-            client.execute('blockdev-del' if machine == 'standard' else 'device_del',
-                           {'node-name': 'x1'} if machine == 'standard' else {'id': 'x1'})
+            if machine == 'standard':
+                client.execute('blockdev-del', {'node-name': 'x1'})
+            else:
+                client.execute('device_del', {'id': 'x1'})
         else:
             # A name no interface has: StratoVirt creates the tap and drops it with the netdev.
             assert client.execute('netdev_add', {'id': 'x1', 'ifname': new_tap_name('svk')}) == {}
@@ -112,8 +114,8 @@ def probe_no_backend(vm, machine, kind, image):
 
 @pytest.mark.parametrize('profile, machine, kind, action, step', CASES,
                          ids=['-'.join(case) for case in CASES])
-def test_a_run_killed_after_step_k_is_converged_by_the_next(profile, machine, kind, action, step, start_vm, make_image,
-                                                             host_tap, tmp_path):
+def test_run_killed_after_step_k_is_converged(profile, machine, kind, action, step, start_vm, make_image, host_tap,
+                                              tmp_path):
     sock = str(tmp_path / 'vm.sock')
     options = ['--record', sock + '.qmp.jsonl', '--fault-drop-reply-on', step]
     cmdline = []
