@@ -8,17 +8,35 @@ BIN := $(VENV)/bin
 BUILD ?= /tmp/stratovirt-qmp-build-$(shell printf %s '$(ROOT)' | md5sum | cut -c1-8)
 COLLECTIONS := $(BUILD)/collections
 COLLECTION := $(COLLECTIONS)/ansible_collections/stratovirt/qmp
-export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+# ansible-core lines tested besides the newest (2.19, in the main virtualenv): each pins its release in
+# tests/requirements/ansible-core-<line>.txt and gets a virtualenv of its own.
+OLDER_CORES := 2.16 2.17 2.18
+OLDEST_CORE := 2.16
+TIMES := $(BUILD)/times.txt
+TIMED := $(ROOT)/tests/utils/timed $(TIMES)
 # The one place scripts (demo, galaxy check, benchmarks) find the simulator; pytest reads tests/pytest.ini.
 SIMULATOR_PATH = $(COLLECTION)/roles/simulated_vm/files
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
+# Several gates read the same copies at once: no .pyc appears under them.
+export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test deps venv collection sanity lint docs-lint galaxy molecule pytest clean
+.PHONY: demo test checks deps venv collection sanity lint docs-lint galaxy molecule pytest integration clean \
+	$(addprefix integration-,$(OLDER_CORES)) sanity-$(OLDEST_CORE)
 
 demo: venv collection
 	PYTHONPATH=$(COLLECTIONS):$(SIMULATOR_PATH) $(BIN)/python tests/demo/run_demo.py
 
-test: deps venv collection sanity lint docs-lint galaxy molecule pytest
+# The gates run three at a time (2 cores; the replay and the playbook runs wait on I/O part of the time), the
+# longest first; each prints its output when it ends, then the per-step times, then pytest's summary again.
+test:
+	@tests/utils/timed --start $(TIMES)
+	@$(TIMED) deps $(MAKE) --no-print-directory deps
+	@$(TIMED) virtualenvs $(MAKE) --no-print-directory -j3 venv $(addprefix core-venv-,$(OLDER_CORES))
+	@$(MAKE) --no-print-directory -k -j3 --output-sync=target checks; status=$$?; \
+	  tests/utils/timed --table $(TIMES); grep -h -E '^=+ .*(passed|failed).* in [0-9.]+s' $(BUILD)/pytest.log; exit $$status
+
+checks: pytest sanity sanity-$(OLDEST_CORE) integration $(addprefix integration-,$(OLDER_CORES)) molecule galaxy lint docs-lint
 
 # Host packages: shellcheck for ansible-test sanity, iproute2 for the taps the tests create, QEMU as a second
 # real QMP server for the client's tests.
@@ -39,33 +57,83 @@ $(VENV)/.installed: requirements-dev.txt
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# ansible-test wants a real ansible_collections/<ns>/<name> directory, not a symlink.
+core-venv-%: $(BUILD)/core-%/.installed ;
+.PRECIOUS: $(BUILD)/core-%/.installed
+
+$(BUILD)/core-%/.installed: tests/requirements/ansible-core-%.txt
+	[ -x $(BUILD)/core-$*/bin/python ] || $(PYTHON) -m venv $(BUILD)/core-$*
+	$(BUILD)/core-$*/bin/pip install -q --disable-pip-version-check -r $<
+	touch $@
+
+# ansible-test wants a real ansible_collections/<ns>/<name> directory, not a symlink; each gate that writes into
+# its copy (tests/output) gets one of its own: $(call copy_of,NAME) -> the collection directory of copy NAME.
 collection:
 	rm -rf $(COLLECTION) && mkdir -p $(COLLECTION)
 	git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(COLLECTION)
 
-sanity: venv collection
-	@pipv=$$($(BIN)/python -c "import os,re,ansible_test as a; print(re.search(r\"pip='([0-9.]+)'\", open(os.path.join(os.path.dirname(a.__file__),'_internal','python_requirements.py')).read()).group(1))"); \
-	mkdir -p $$HOME/.ansible/test/cache && cp tests/utils/get_pip_shim.py $$HOME/.ansible/test/cache/get_pip_$${pipv//./_}.py
-	cd $(COLLECTION) && $(BIN)/ansible-test sanity --python 3.11 --local --color no
+copy_of = $(BUILD)/$(1)/ansible_collections/stratovirt/qmp
+define make_copy
+rm -rf $(BUILD)/$(1) && mkdir -p $(call copy_of,$(1)) && git ls-files -z -co --exclude-standard \
+  | tar --null -T - -cf - | tar -xf - -C $(call copy_of,$(1))
+endef
 
-# The Ansible quality gates, each in the collection copy with ANSIBLE_COLLECTIONS_PATH pointing at it.
-lint: venv collection
-	cd $(COLLECTION) && $(BIN)/ansible-lint --offline
+# ansible-test fetches get-pip from a host this machine cannot reach: seed its cache with the ensurepip stand-in,
+# for the pip release that this ansible-test asks for ($(1): its python).
+define seed_get_pip
+pipv=$$($(1) -c "import os,re,ansible_test as a; print(re.search(r\"pip='([0-9.]+)'\", open(os.path.join(os.path.dirname(a.__file__),'_internal','python_requirements.py')).read()).group(1))"); \
+mkdir -p $$HOME/.ansible/test/cache && cp tests/utils/get_pip_shim.py $$HOME/.ansible/test/cache/get_pip_$${pipv//./_}.py
+endef
 
-docs-lint: venv collection
-	cd $(COLLECTION) && $(BIN)/antsibull-docs lint-collection-docs --plugin-docs . && $(BIN)/antsibull-changelog lint
+sanity: venv
+	@$(call make_copy,sanity)
+	@$(call seed_get_pip,$(BIN)/python)
+	cd $(call copy_of,sanity) && $(TIMED) sanity-2.19 $(BIN)/ansible-test sanity --python 3.11 --local --color no
 
-# ansible-galaxy collection build, install of the tarball into a clean directory, the rollout from there.
-galaxy: venv collection
-	cd $(COLLECTION) && PYTHONPATH=$(SIMULATOR_PATH) $(BIN)/python tests/galaxy/installed_rollout.py
+sanity-$(OLDEST_CORE): core-venv-$(OLDEST_CORE)
+	@$(call make_copy,sanity-$(OLDEST_CORE))
+	@$(call seed_get_pip,$(BUILD)/core-$(OLDEST_CORE)/bin/python)
+	cd $(call copy_of,sanity-$(OLDEST_CORE)) && \
+	  $(TIMED) sanity-$(OLDEST_CORE) $(BUILD)/core-$(OLDEST_CORE)/bin/ansible-test sanity --python 3.11 --local --color no
+
+# The targets of tests/integration/targets/ (destructive: they make taps and start simulated VMs), per ansible-core.
+integration: venv
+	@$(call make_copy,integration-2.19)
+	cd $(call copy_of,integration-2.19) && \
+	  $(TIMED) integration-2.19 $(BIN)/ansible-test integration --python 3.11 --local --color no --allow-destructive
+
+$(addprefix integration-,$(OLDER_CORES)): integration-%: core-venv-%
+	@$(call make_copy,integration-$*)
+	cd $(call copy_of,integration-$*) && \
+	  $(TIMED) integration-$* $(BUILD)/core-$*/bin/ansible-test integration --python 3.11 --local --color no --allow-destructive
+
+# The Ansible quality gates, each in a copy of its own with ANSIBLE_COLLECTIONS_PATH pointing at it.
+lint: venv
+	@$(call make_copy,lint)
+	cd $(call copy_of,lint) && ANSIBLE_COLLECTIONS_PATH=$(BUILD)/lint $(TIMED) ansible-lint $(BIN)/ansible-lint --offline
+
+docs-lint: venv
+	@$(call make_copy,docs-lint)
+	cd $(call copy_of,docs-lint) && ANSIBLE_COLLECTIONS_PATH=$(BUILD)/docs-lint $(TIMED) docs-lint \
+	  bash -c '$(BIN)/antsibull-docs lint-collection-docs --plugin-docs . && $(BIN)/antsibull-changelog lint'
+
+# ansible-galaxy collection build, galaxy-importer on the tarball, ansible-builder introspect, install of the
+# tarball into a clean directory, the rollout from there.
+galaxy: venv
+	@$(call make_copy,galaxy)
+	cd $(call copy_of,galaxy) && PYTHONPATH=$(call copy_of,galaxy)/roles/simulated_vm/files \
+	  STRATOVIRT_QMP_REPOSITORY="$$(git -C $(ROOT) config --get remote.origin.url || echo $(ROOT))" $(TIMED) galaxy $(BIN)/python tests/galaxy/installed_rollout.py
 
 # The vm_devices role against simulated VMs on localhost (extensions/molecule/default).
-molecule: venv collection
-	cd $(COLLECTION) && $(BIN)/molecule test
+molecule: venv
+	@$(call make_copy,molecule)
+	cd $(call copy_of,molecule) && ANSIBLE_COLLECTIONS_PATH=$(BUILD)/molecule $(TIMED) molecule $(BIN)/molecule test
 
+# The byte-exact suites: unit, simulator, replay of the real recordings, end-to-end playbooks. Its log is kept so
+# that make test can close on pytest's summary.
 pytest: venv collection
-	cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -n 2 tests/unit tests/simulator tests/replay tests/integration
+	set -o pipefail; cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) \
+	  $(TIMED) pytest $(BIN)/python -m pytest -n 3 tests/unit tests/simulator tests/replay tests/integration \
+	  2>&1 | tee $(BUILD)/pytest.log
 
 clean:
 	rm -rf $(BUILD) $(VENV) .build

@@ -1,11 +1,14 @@
 # Copyright (c) 2026 stratovirt.qmp contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""`make galaxy`: build the collection tarball, install it into a clean directory, run the rollout from there.
+"""`make galaxy`: build the collection tarball, check it as Galaxy would, install it, run the rollout from there.
 
-Run from the collection's root. Builds with ``ansible-galaxy collection build``, installs the tarball with
-``ansible-galaxy collection install`` into a new temporary directory, then runs ``ansible-playbook
-stratovirt.qmp.rollout`` with ANSIBLE_COLLECTIONS_PATH set to that directory only, against one host (local
-connection) with one simulated 2.1.0 micro VM, and checks that it plugged the declared disk and NIC.
+Run from the collection's root. Builds with ``ansible-galaxy collection build``, runs Galaxy's own importer
+(``galaxy-importer``, with ansible-lint; ansible-test runs in make test already) and fails on any warning or
+error it prints, installs the tarball with ``ansible-galaxy collection install`` into a new temporary
+directory, checks with ``ansible-builder introspect`` that an execution environment needs nothing for it,
+then runs ``ansible-playbook stratovirt.qmp.rollout`` with ANSIBLE_COLLECTIONS_PATH set to that directory
+only, against one host (local connection) with one simulated 2.1.0 micro VM, and checks that it plugged
+the declared disk and NIC.
 """
 
 from __future__ import annotations
@@ -32,7 +35,26 @@ def run(argv, **kwargs):
     return subprocess.run(argv, check=True, **kwargs)
 
 
+def name_repository():
+    """Galaxy requires ``repository``, which galaxy.yml leaves out until the project is published somewhere.
+
+    This runs in a throwaway copy: it names where this build really comes from (``STRATOVIRT_QMP_REPOSITORY``,
+    the checkout's git remote or directory), never an invented address.
+    """
+    with open(os.path.join(ROOT, 'galaxy.yml'), encoding='utf-8') as handle:
+        metadata = handle.read()
+    if re.search(r'^repository:', metadata, re.MULTILINE):
+        return
+    origin = os.environ.get('STRATOVIRT_QMP_REPOSITORY') or ROOT
+    if '://' not in origin and not re.match(r'^[\w.-]+@', origin):
+        origin = 'file://' + os.path.abspath(origin)
+    with open(os.path.join(ROOT, 'galaxy.yml'), 'a', encoding='utf-8') as handle:
+        handle.write('repository: %s\n' % origin)
+    print('galaxy.yml: repository %s, for this check only' % origin)
+
+
 def build_and_install(workdir):
+    name_repository()
     dist = os.path.join(workdir, 'dist')
     run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'build', '--output-path', dist, ROOT],
         stdout=subprocess.DEVNULL)
@@ -41,10 +63,45 @@ def build_and_install(workdir):
     print('tarball %s: %d KiB' % (os.path.basename(tarball), size // 1024))
     if size > MAX_TARBALL:
         sys.exit('the tarball is larger than %d KiB: check build_ignore in galaxy.yml' % (MAX_TARBALL // 1024))
+    galaxy_import(workdir, tarball)
     installed = os.path.join(workdir, 'installed')
     run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--offline', '-p', installed, tarball],
         stdout=subprocess.DEVNULL, env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed))
     return installed
+
+
+IMPORTER_CONFIG = """[galaxy-importer]
+RUN_ANSIBLE_TEST = False
+RUN_ANSIBLE_LINT = True
+CHECK_CHANGELOG = True
+"""
+
+
+def galaxy_import(workdir, tarball):
+    """Galaxy's importer on the tarball: it must end well and say nothing of concern."""
+    config = os.path.join(workdir, 'galaxy-importer.cfg')
+    with open(config, 'w', encoding='utf-8') as handle:
+        handle.write(IMPORTER_CONFIG)
+    print('+ galaxy-importer ' + os.path.basename(tarball), flush=True)
+    completed = subprocess.run([sys.executable, '-m', 'galaxy_importer.main', tarball], cwd=workdir,
+                               env=dict(os.environ, GALAXY_IMPORTER_CONFIG=config), capture_output=True, text=True,
+                               check=False)
+    output = completed.stdout + completed.stderr
+    concerns = [line for line in output.splitlines() if re.match(r'\s*(WARNING|ERROR)', line)]
+    if completed.returncode or concerns or 'Importer processing completed successfully' not in output:
+        print(output)
+        sys.exit('galaxy-importer: rc %d, %d warnings or errors' % (completed.returncode, len(concerns)))
+    print('galaxy-importer: clean')
+
+
+def introspect(installed):
+    """An execution environment needs no Python or system package for this collection."""
+    completed = run([os.path.join(BIN, 'ansible-builder'), 'introspect', '--sanitize', installed],
+                    capture_output=True, text=True)
+    if 'python: []' not in completed.stdout or 'system: []' not in completed.stdout:
+        print(completed.stdout)
+        sys.exit('ansible-builder introspect lists dependencies: meta/execution-environment.yml')
+    print('ansible-builder introspect: no dependency')
 
 
 def write_inventory(workdir, socket_path, tap):
@@ -84,6 +141,7 @@ def main():
         location = os.path.join(installed, 'ansible_collections', 'stratovirt', 'qmp')
         if not os.path.isfile(os.path.join(location, 'playbooks', 'rollout.yml')):
             sys.exit('the installed collection has no playbooks/rollout.yml')
+        introspect(installed)
         vm.start()
         inventory = write_inventory(workdir, vm.socket_path, new_tap_name('svg'))
         first = rollout(workdir, installed, inventory)
