@@ -14,18 +14,23 @@ OLDER_CORES := 2.16 2.17 2.18
 OLDEST_CORE := 2.16
 TIMES := $(BUILD)/times.txt
 TIMED := $(ROOT)/tests/utils/timed $(TIMES)
-# The one place scripts (demo, galaxy check, benchmarks) find the simulator; pytest reads tests/pytest.ini.
-SIMULATOR_PATH = $(COLLECTION)/roles/simulated_vm/files
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 # Several gates read the same copies at once: no .pyc appears under them.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test checks deps venv collection sanity lint docs-lint galaxy molecule pytest integration clean \
+.PHONY: demo bench test checks deps venv collection sanity lint docs-lint galaxy molecule pytest integration clean \
 	$(addprefix integration-,$(OLDER_CORES)) sanity-$(OLDEST_CORE)
 
 demo: venv collection
-	PYTHONPATH=$(COLLECTIONS):$(SIMULATOR_PATH) $(BIN)/python tests/demo/run_demo.py
+	$(BIN)/python tests/demo/run_demo.py
+
+# Benchmarks print figures (docs/benchmarks.md); they are not tests. BENCH_FLEET / BENCH_NOOP: their options.
+BENCH_FLEET ?= --vms 50 --devices 3 1 4
+BENCH_NOOP ?= --runs 5
+bench: venv collection
+	PYTHONPATH=$(COLLECTIONS):$(COLLECTION)/roles/simulated_vm/files $(BIN)/python tests/bench/bench_fleet.py $(BENCH_FLEET)
+	PYTHONPATH=$(COLLECTIONS):$(COLLECTION)/roles/simulated_vm/files $(BIN)/python tests/bench/bench_noop.py $(BENCH_NOOP)
 
 # The gates run three at a time (2 cores; the replay and the playbook runs wait on I/O part of the time), the
 # longest first; each prints its output when it ends, then the per-step times, then pytest's summary again.
@@ -72,6 +77,8 @@ collection:
 	git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(COLLECTION)
 
 copy_of = $(BUILD)/$(1)/ansible_collections/stratovirt/qmp
+# Where Python scripts find the simulator package (pytest reads tests/pytest.ini instead).
+simulator_of = $(call copy_of,$(1))/roles/simulated_vm/files
 define make_copy
 rm -rf $(BUILD)/$(1) && mkdir -p $(call copy_of,$(1)) && git ls-files -z -co --exclude-standard \
   | tar --null -T - -cf - | tar -xf - -C $(call copy_of,$(1))
@@ -120,7 +127,7 @@ docs-lint: venv
 # tarball into a clean directory, the rollout from there.
 galaxy: venv
 	@$(call make_copy,galaxy)
-	cd $(call copy_of,galaxy) && PYTHONPATH=$(call copy_of,galaxy)/roles/simulated_vm/files \
+	cd $(call copy_of,galaxy) && PYTHONPATH=$(call simulator_of,galaxy) \
 	  STRATOVIRT_QMP_REPOSITORY="$$(git -C $(ROOT) config --get remote.origin.url || echo $(ROOT))" $(TIMED) galaxy $(BIN)/python tests/galaxy/installed_rollout.py
 
 # The vm_devices role against simulated VMs on localhost (extensions/molecule/default).
