@@ -33,12 +33,15 @@ bench: venv collection
 	PYTHONPATH=$(COLLECTIONS):$(COLLECTION)/roles/simulated_vm/files $(BIN)/python tests/bench/bench_noop.py $(BENCH_NOOP)
 
 # The gates run three at a time (2 cores; the replay and the playbook runs wait on I/O part of the time), the
-# longest first; each prints its output when it ends, then the per-step times, then pytest's summary again.
+# longest first; each prints its output when it ends. Then: whether the run left a tap or a simulator on the
+# host (it must not), the per-step times, and pytest's summary again.
 test:
 	@tests/utils/timed --start $(TIMES)
 	@$(TIMED) deps $(MAKE) --no-print-directory deps
 	@$(TIMED) virtualenvs $(MAKE) --no-print-directory -j3 venv $(addprefix core-venv-,$(OLDER_CORES))
+	@tests/utils/host_state save $(BUILD)/host-before.txt
 	@$(MAKE) --no-print-directory -k -j3 --output-sync=target checks; status=$$?; \
+	  tests/utils/host_state check $(BUILD)/host-before.txt || status=1; \
 	  tests/utils/timed --table $(TIMES); grep -h -E '^=+ .*(passed|failed).* in [0-9.]+s' $(BUILD)/pytest.log; exit $$status
 
 checks: pytest sanity sanity-$(OLDEST_CORE) integration $(addprefix integration-,$(OLDER_CORES)) molecule galaxy lint docs-lint
