@@ -1,0 +1,132 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+name: vm_devices_report
+short_description: One report entry per VM from a looped stratovirt_devices result
+version_added: 0.1.0
+author:
+  - stratovirt.qmp contributors (@stratovirt-qmp)
+description:
+  - Turns the registered result of a M(stratovirt.qmp.stratovirt_devices) task looped over VMs (the loop variable
+    holding each VM, with its C(name) and C(socket)) into one entry per declared VM, in the order declared.
+  - This is the C(vm_devices_report) fact of the role C(stratovirt.qmp.vm_devices).
+  - A VM with no loop result (not attempted) gets an entry that is neither changed nor failed.
+options:
+  _input:
+    description:
+      - The registered result of the looped task (its C(results) list is read), or the C(ansible_failed_result)
+        of a C(rescue) after it.
+    type: dict
+    required: true
+  vms:
+    description: The VMs the task looped over, each with at least C(name) and C(socket).
+    type: list
+    elements: dict
+    required: true
+  loop_var:
+    description: The C(loop_var) of the looped task; each loop result carries the VM under this key.
+    type: str
+    default: vm_devices_vm
+'''
+
+EXAMPLES = r'''
+- name: Converge the devices of every VM
+  stratovirt.qmp.stratovirt_devices:
+    socket: "{{ vm.socket }}"
+    disks: "{{ vm.disks | default(omit) }}"
+  loop: "{{ vms }}"
+  loop_control:
+    loop_var: vm
+  register: converged
+
+- name: One entry per VM
+  ansible.builtin.set_fact:
+    report: "{{ converged | stratovirt.qmp.vm_devices_report(vms, loop_var='vm') }}"
+'''
+
+RETURN = r'''
+_value:
+  description: One entry per VM of O(vms), in that order.
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The VM's C(name).
+      type: str
+    socket:
+      description: The VM's C(socket).
+      type: str
+    changed:
+      description: Whether the VM was changed (would be, in check mode).
+      type: bool
+    plugged:
+      description: The ids sent a C(device_add), each once, in the order sent.
+      type: list
+      elements: str
+    unplugged:
+      description: The ids sent a C(device_del), each once, in the order sent.
+      type: list
+      elements: str
+    commands:
+      description: How many QMP commands were sent (would be sent, in check mode).
+      type: int
+    failed:
+      description: Whether the VM failed.
+      type: bool
+    msg:
+      description: The failure message (C(failed without a message) when it has none), empty when not failed.
+      type: str
+'''
+
+from collections.abc import Mapping, Sequence
+
+from ansible.errors import AnsibleFilterError
+
+NO_MESSAGE = 'failed without a message'
+
+
+def _ids_of(commands, execute):
+    ids = []
+    for command in commands:
+        if isinstance(command, Mapping) and command.get('execute') == execute:
+            device_id = (command.get('arguments') or {}).get('id')
+            if device_id is not None and device_id not in ids:
+                ids.append(device_id)
+    return ids
+
+
+def vm_devices_report(result, vms, loop_var='vm_devices_vm'):
+    """``result`` (a looped task's registered result) -> one report entry per VM of ``vms``."""
+    if not isinstance(result, Mapping):
+        raise AnsibleFilterError('vm_devices_report: expected the registered result of a looped task, got %s'
+                                 % type(result).__name__)
+    if not isinstance(vms, Sequence) or isinstance(vms, (str, bytes)):
+        raise AnsibleFilterError('vm_devices_report: vms must be a list, got %s' % type(vms).__name__)
+    results = [item for item in result.get('results') or [] if isinstance(item, Mapping)]
+    report = []
+    for vm in vms:
+        mine = [item for item in results
+                if isinstance(item.get(loop_var), Mapping) and item[loop_var].get('name') == vm['name']]
+        commands = [command for item in mine for command in item.get('commands') or []]
+        failures = [item for item in mine if item.get('failed')]
+        report.append({
+            'name': vm['name'],
+            'socket': vm.get('socket'),
+            'changed': any(item.get('changed') for item in mine),
+            'plugged': _ids_of(commands, 'device_add'),
+            'unplugged': _ids_of(commands, 'device_del'),
+            'commands': len(commands),
+            'failed': bool(failures),
+            'msg': '; '.join(NO_MESSAGE if item.get('msg') is None else str(item['msg']) for item in failures),
+        })
+    return report
+
+
+class FilterModule:
+    """The report filter of the vm_devices role."""
+
+    def filters(self):
+        return {'vm_devices_report': vm_devices_report}
