@@ -87,24 +87,18 @@ class Applier(UnplugMixin):
         try:
             self._send(step.execute, step.arguments)
         except QMPCommandError as exc:
-            if plan.resume and self._backend_exists_reply(step, exc.desc):
+            backend_present = self.state.dialect.is_backend_present(exc.desc, step.device_id)
+            if plan.resume and backend_present:
                 self.notes.append('the backend %s an interrupted run added is used as it is' % step.device_id)
                 return
             self._forget(step.device_id)
             self.state.record.save()
-            if self._backend_exists_reply(step, exc.desc):
+            if backend_present:
                 # Not ours to remove: the record does not know it, and removing it could unplug whatever uses it.
                 raise self._fail(step, exc, 'the VM already has a backend %s that the device record does not know '
                                  '(plugged by hand, or the record was deleted): unplug it first (state=absent) or use '
                                  'another id' % step.device_id) from exc
             raise self._fail(step, exc, 'nothing of %s was plugged' % step.device_id) from exc
-
-    @staticmethod
-    def _backend_exists_reply(step: Step, desc: str) -> bool:
-        return desc in ('%s is already registered.' % step.device_id,        # micro VM
-                        'Drive %s has been added' % step.device_id,          # standard VM disk
-                        'Netdev "%s" has been added' % step.device_id) or (  # standard VM NIC
-            desc.startswith('Failed to add drive ') and 'file can only be shared with read_only' in desc)
 
     def _add_device(self, step: Step, plan: Plan) -> None:
         arguments = dict(step.arguments)
@@ -113,7 +107,7 @@ class Applier(UnplugMixin):
                 self._send(step.execute, arguments)
                 break
             except QMPCommandError as exc:
-                if plan.resume and exc.desc == 'Device id %s existed' % step.device_id:
+                if plan.resume and self.state.dialect.is_already_plugged(exc.desc, step.device_id):
                     self.notes.append('%s had been plugged by an interrupted run' % step.device_id)
                     break
                 following = self._next_place(arguments, exc.desc) if plan.auto_slot else None
@@ -130,15 +124,16 @@ class Applier(UnplugMixin):
     def _next_place(self, arguments: dict, desc: str) -> Optional[dict]:
         kind = _kind_of(arguments)
         others = [device for device in self.state.devices.values() if device.id != arguments['id']]
-        if self.state.dialect.machine == MACHINE_MICRO:
+        dialect = self.state.dialect
+        if dialect.machine == MACHINE_MICRO:
             slot = int(arguments['addr'], 16)
-            if desc != 'The slot %d is occupied already.' % slot:
+            if not dialect.is_place_taken(desc, slot):
                 return None
             used = {device.slot for device in others if device.kind == kind}
             limit = MICRO_DISK_SLOTS if kind == KIND_DISK else MICRO_NIC_SLOTS
             free = [candidate for candidate in range(slot + 1, limit) if candidate not in used]
             return {'addr': '0x%x' % free[0]} if free else None
-        if not desc.startswith('Failed to add virtio pci'):
+        if not dialect.is_place_taken(desc):
             return None
         used = {device.bus for device in others}
         ports = self.state.root_ports

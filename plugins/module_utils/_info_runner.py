@@ -41,6 +41,8 @@ class InfoTask:
                 machine = resolve_machine(params['machine'], argv, True,
                                           'this module sends nothing that could change the VM')
                 dialect = detect(client, machine)
+                if dialect.release_warning:
+                    self.module.warn(dialect.release_warning)
                 status = client.execute('query-status')
                 state = gather(socket_path, dialect, pid, argv)
         except HANDLED as exc:

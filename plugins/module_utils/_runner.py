@@ -180,6 +180,8 @@ class DeviceTask:
             argv = command_line(pid)
             dialect = detect(client, resolve_machine(params['machine'], argv, self.module.check_mode))
             self.result['stratovirt'] = {'release': dialect.release_text, 'machine': dialect.machine, 'pid': pid}
+            if dialect.release_warning:
+                self.module.warn(dialect.release_warning)
             state = self.state = gather(socket_path, dialect, pid, argv)
             for spec in specs:
                 state.adopt_if_unexplained(spec)

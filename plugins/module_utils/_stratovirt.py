@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 from typing import NamedTuple, Optional, Tuple
 
+from . import _stratovirt_traits as _traits
+from ._error_root import CollectionError
 from ._qmp_errors import QMPCommandError
 
-MACHINE_MICRO = 'micro'
-MACHINE_STANDARD = 'standard'
-OLDEST_SUPPORTED = (2, 1, 0)
+MACHINE_MICRO = _traits.MACHINE_MICRO
+MACHINE_STANDARD = _traits.MACHINE_STANDARD
+OLDEST_SUPPORTED = _traits.OLDEST_SUPPORTED
+NEWEST_KNOWN = _traits.NEWEST_KNOWN
 # A node name no one uses: blockdev-del of it changes nothing and its error tells the machine type.
 PROBE_NODE = 'stratovirt-qmp-machine-probe'
 PACKAGE_PATTERN = re.compile(r'^StratoVirt-(\d+)\.(\d+)\.(\d+)')
@@ -26,63 +29,108 @@ MICRO_NIC_SLOTS = 2
 MICRO_BACKENDS = 6
 
 
-class DialectError(Exception):
+class DialectError(CollectionError):
     """The monitor is not a StratoVirt this collection can drive."""
 
 
+def _release_text(release: Tuple[int, int, int]) -> str:
+    return '%d.%d.%d' % release
+
+
 class Dialect(NamedTuple):
-    """What one StratoVirt release on one machine type wants on the wire."""
+    """What one StratoVirt release on one machine type wants on the wire, and what its replies mean."""
 
     release: Tuple[int, int, int]
     machine: str
 
     @property
     def release_text(self) -> str:
-        return '%d.%d.%d' % self.release
+        return _release_text(self.release)
+
+    @property
+    def newer_than_known(self) -> bool:
+        return self.release > NEWEST_KNOWN
+
+    @property
+    def release_warning(self) -> Optional[str]:
+        """What to tell the user once per run about a release this collection was not checked against."""
+        if not self.newer_than_known:
+            return None
+        newest = _release_text(NEWEST_KNOWN)
+        return ('StratoVirt %s is newer than %s, the newest release this collection knows: it is driven as %s. A reply '
+                'whose text changed is reported as a failure, not misread' % (self.release_text, newest, newest))
+
+    # -- behaviours (see _stratovirt_traits.BEHAVIOURS) --------------------
 
     @property
     def requires_aio_with_direct(self) -> bool:
-        """2.3.0+: ``cache.direct`` true is refused unless ``file.aio`` is set (and 2.2.0- has no aio key)."""
-        return self.release >= (2, 3, 0)
+        return _traits.has_behaviour('requires_aio_with_direct', self.release)
 
     @property
     def knows_aio(self) -> bool:
-        return self.release >= (2, 3, 0)
+        return _traits.has_behaviour('knows_aio', self.release)
 
     @property
     def opens_image_at_blockdev_add(self) -> bool:
-        """2.2.0+ opens (and locks) the image at ``blockdev-add``; before, at ``device_add``."""
-        return self.release >= (2, 2, 0)
+        return _traits.has_behaviour('opens_image_at_blockdev_add', self.release)
 
     @property
     def micro_needs_drive_and_chardev(self) -> bool:
-        """2.5.0+: a micro VM ``device_add`` needs ``drive`` (disk) or ``chardev`` (NIC)."""
-        return self.release >= (2, 5, 0)
+        return _traits.has_behaviour('micro_needs_drive_and_chardev', self.release)
 
     @property
     def micro_uses_serial_and_mac(self) -> bool:
-        """Up to 2.4 a micro VM reads only id, driver, addr and lun of a ``device_add``."""
-        return self.release >= (2, 5, 0)
+        return _traits.has_behaviour('micro_uses_serial_and_mac', self.release)
 
     @property
     def nic_unplug_keeps_tap(self) -> bool:
-        """2.5.0 defect: the tap of an unplugged NIC stays open until the VM exits (on a micro VM the unplug also
-        answers ``failed to update config.``)."""
-        return self.release >= (2, 5, 0)
+        return _traits.has_behaviour('nic_unplug_keeps_tap', self.release)
 
     @property
     def unplug_has_busy_check(self) -> bool:
-        """2.2.0+ refuses a second standard VM ``device_del`` while the guest blinks (``still on the fly``), so
-        sending it again cannot cancel a Linux guest's pending unplug; 2.1.0 would press the button again."""
-        return self.release >= (2, 2, 0)
+        return _traits.has_behaviour('unplug_has_busy_check', self.release)
 
-    def is_absent_reply(self, desc: str, device_id: str) -> bool:
-        """Whether ``desc`` is what ``device_del`` of an id the VM does not have answers (matched exactly)."""
-        if self.machine == MACHINE_MICRO:
-            return desc == 'Device %s not found' % device_id
-        return desc in ('Failed to remove device: id %s not found' % device_id,   # 2.1.0-2.2.0
-                        'Can not find parent device from pci bus',               # 2.3.0+, no xHCI controller
-                        'Failed to detach device: id %s not found' % device_id)  # 2.3.0+, with an xHCI controller
+    @property
+    def has_nic_unplug_defect(self) -> bool:
+        """Whether a micro VM NIC ``device_del`` may answer the defect reply (then a second one tells the outcome)."""
+        return bool(_traits.templates(self.machine, 'nic_unplug_defect', self.release))
+
+    # -- what a reply means (see _stratovirt_traits.REPLIES) ---------------
+
+    def _says(self, meaning: str, desc: Optional[str], **fields: object) -> bool:
+        return _traits.matches(self.machine, meaning, self.release, desc, **fields)
+
+    def is_absent_reply(self, desc: Optional[str], device_id: str) -> bool:
+        """``device_del`` of an id the VM does not have."""
+        return self._says('absent', desc, id=device_id)
+
+    def is_backend_present(self, desc: Optional[str], device_id: str) -> bool:
+        """``blockdev-add`` / ``netdev_add`` of an id, or a file, the VM already has."""
+        return self._says('backend_present', desc, id=device_id)
+
+    def is_place_taken(self, desc: Optional[str], slot: Optional[int] = None) -> bool:
+        """``device_add`` into a slot (micro) or root port (standard) that some device holds."""
+        return self._says('place_taken', desc, slot=slot)
+
+    def is_already_plugged(self, desc: Optional[str], device_id: str) -> bool:
+        """``device_add`` of an id the VM has plugged (standard VM only: a micro VM does not tell)."""
+        return self._says('already_plugged', desc, id=device_id)
+
+    def is_unplug_busy(self, desc: Optional[str]) -> bool:
+        """``device_del`` while the guest is still busy with an earlier (un)plug."""
+        return self._says('unplug_busy', desc)
+
+    def is_nic_unplug_defect(self, desc: Optional[str], device_id: str) -> bool:
+        """The 2.5.0 micro VM NIC ``device_del`` defect: slot and config freed, backend reset failed, tap kept."""
+        return self._says('nic_unplug_defect', desc, id=device_id)
+
+    def is_backend_absent(self, desc: Optional[str], device_id: str) -> bool:
+        """``blockdev-del`` / ``netdev_del`` of a backend the VM does not have."""
+        return self._says('backend_absent', desc, id=device_id)
+
+    def is_backend_del_unsupported(self, desc: Optional[str]) -> bool:
+        """``blockdev-del`` / ``netdev_del`` on a machine type that has neither (a micro VM)."""
+        return self._says('backend_del_unsupported', desc)
 
     # -- standard VM commands ---------------------------------------------
 
@@ -146,7 +194,7 @@ def parse_release(package: str) -> Tuple[int, int, int]:
     return int(match.group(1)), int(match.group(2)), int(match.group(3))
 
 
-def probe_machine(client) -> str:
+def probe_machine(client, release: Tuple[int, int, int] = NEWEST_KNOWN) -> str:
     """Tell micro from standard without side effects: ``blockdev-del`` of a node that does not exist.
 
     :raises DialectError: the answer is neither StratoVirt's micro nor its standard one.
@@ -154,10 +202,10 @@ def probe_machine(client) -> str:
     try:
         client.execute('blockdev-del', {'node-name': PROBE_NODE})
     except QMPCommandError as exc:
-        if exc.desc == 'blockdev_del not support yet':
-            return MACHINE_MICRO
-        if exc.desc == 'Drive %s not found' % PROBE_NODE:
-            return MACHINE_STANDARD
+        for machine in (MACHINE_MICRO, MACHINE_STANDARD):
+            dialect = Dialect(release, machine)
+            if dialect.is_backend_del_unsupported(exc.desc) or dialect.is_backend_absent(exc.desc, PROBE_NODE):
+                return machine
         raise DialectError('cannot tell the machine type: blockdev-del of an unknown node answered %r' % exc.desc) from exc
     raise DialectError('cannot tell the machine type: blockdev-del of an unknown node succeeded (StratoVirt before 2.1?)')
 
@@ -176,4 +224,4 @@ def detect(client, machine: Optional[str] = None) -> Dialect:
     release = parse_release(package)
     if release < OLDEST_SUPPORTED:
         raise DialectError('StratoVirt %d.%d.%d is older than 2.1.0, the oldest release this collection drives' % release)
-    return Dialect(release, machine or probe_machine(client))
+    return Dialect(release, machine or probe_machine(client, release))

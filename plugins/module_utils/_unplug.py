@@ -21,7 +21,6 @@ from ._stratovirt import MACHINE_MICRO
 
 # A micro VM unplug is synchronous: the event is already read (up to 2.4) or follows the reply at once (2.5).
 MICRO_EVENT_WAIT = 2.0
-STILL_ON_THE_FLY = 'Guest is still on the fly of another (un)plugging'
 
 
 class UnplugMixin:
@@ -39,7 +38,8 @@ class UnplugMixin:
         try:
             self._send('device_del', {'id': device_id})
         except QMPCommandError as exc:
-            if exc.desc == 'Device %s not found' % device_id:
+            dialect = self.state.dialect
+            if dialect.is_absent_reply(exc.desc, device_id):
                 self.notes.append('%s was already gone from the VM' % device_id)
                 current = self.state.devices.get(device_id)
                 self._forget(device_id)
@@ -47,10 +47,10 @@ class UnplugMixin:
                     # An unplug cut before its answer: 2.5.0 kept the tap, which no other NIC may take now.
                     self._keep_tap_held(device_id, current)
                 return
-            if exc.desc != '%s: failed to update config.' % device_id:
+            if not dialect.is_nic_unplug_defect(exc.desc, device_id):
                 raise self._fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
                                  'the device may still be plugged; check the VM and re-run') from exc
-            self._unplug_half_done(device_id)
+            self._unplug_half_done(device_id, exc.desc)
             return
         try:
             self.client.wait_event('DEVICE_DELETED', device_id, timeout=MICRO_EVENT_WAIT)
@@ -58,16 +58,16 @@ class UnplugMixin:
             self.notes.append('no DEVICE_DELETED event came for %s; a micro VM unplug is complete at the reply' % device_id)
         self._forget(device_id)
 
-    def _unplug_half_done(self, device_id: str) -> None:
+    def _unplug_half_done(self, device_id: str, first_answer: str) -> None:
         # StratoVirt frees slot and config before the failing backend reset; a second device_del tells.
         self.changed = True
         self.sent.append({'execute': 'device_del', 'arguments': {'id': device_id}})
         try:
             self.client.execute('device_del', {'id': device_id})
         except QMPCommandError as exc:
-            if exc.desc != 'Device %s not found' % device_id:
-                raise DeviceApplyError('device_del of %s on VM %s answered "failed to update config." and then %r; the '
-                                       'device may still be plugged' % (device_id, self.socket_path, exc.desc),
+            if not self.state.dialect.is_absent_reply(exc.desc, device_id):
+                raise DeviceApplyError('device_del of %s on VM %s answered %r and then %r; the device may still be '
+                                       'plugged' % (device_id, self.socket_path, first_answer, exc.desc),
                                        self.applied) from exc
         current = self.state.devices.get(device_id) or self.state.leftovers.get(device_id)
         self._forget(device_id)
@@ -103,7 +103,7 @@ class UnplugMixin:
                     self.notes.append('the guest had completed the pending unplug of %s' % device_id)
                 self.state.devices.pop(device_id, None)
                 return
-            if exc.desc != STILL_ON_THE_FLY:
+            if not dialect.is_unplug_busy(exc.desc):
                 raise self._fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
                                  'the device is still plugged') from exc
         # Recorded before waiting: a run cut now must not press the button again (2.1.0) and must remove the backend.
@@ -142,12 +142,11 @@ class UnplugMixin:
 
     def delete_backend(self, step: Step) -> None:
         """``blockdev-del`` / ``netdev_del`` after the guest let the device go; an absent backend is fine."""
-        missing = ('Drive %s not found' % step.device_id, 'Netdev %s not found' % step.device_id)
         entry = self.state.record.get(step.device_id)
         try:
             self._send(step.execute, step.arguments)
         except QMPCommandError as exc:
-            if exc.desc not in missing:
+            if not self.state.dialect.is_backend_absent(exc.desc, step.device_id):
                 raise self._fail(step, exc, 'the device is gone but its backend is still registered') from exc
         self._forget(step.device_id)
         if step.execute == 'netdev_del' and entry is not None and entry.ifname and self.state.dialect.nic_unplug_keeps_tap:
