@@ -17,22 +17,18 @@ from ._stratovirt import MACHINE_MICRO, MICRO_DISK_SLOTS, MICRO_NIC_SLOTS
 from ._unplug import UnplugMixin
 from ._vm_state import CurrentDevice, VMState
 
-DEFAULT_WAIT_TIMEOUT = 30.0
-
 
 class Applier(UnplugMixin):
     """Runs one plan on one connected client.
 
-    ``sent`` lists every command sent, in order; ``applied`` those StratoVirt accepted.
+    ``sent`` lists every command sent, in order (the one a transport error cut off included).
     """
 
-    def __init__(self, client, state: VMState, socket_path: str, wait_timeout: float = DEFAULT_WAIT_TIMEOUT) -> None:
+    def __init__(self, client, state: VMState, wait_timeout: float) -> None:
         self.client = client
         self.state = state
-        self.socket_path = socket_path
         self.wait_timeout = wait_timeout
         self.sent: List[dict] = []
-        self.applied: List[dict] = []
         self.notes: List[str] = []
         self.changed = False
 
@@ -69,13 +65,11 @@ class Applier(UnplugMixin):
         command = {'execute': execute, 'arguments': arguments}
         self.sent.append(command)
         self.client.execute(execute, arguments)
-        self.applied.append(command)
         self.changed = True
 
     def _fail(self, step: Step, exc: Exception, what_now: str) -> DeviceApplyError:
         said = exc.desc if isinstance(exc, QMPCommandError) else str(exc)
-        return DeviceApplyError('%s of %s on VM %s failed: StratoVirt said %r; %s'
-                                % (step.execute, step.device_id, self.socket_path, said, what_now), self.applied)
+        return DeviceApplyError('%s of %s failed: StratoVirt said %r; %s' % (step.execute, step.device_id, said, what_now))
 
     def _forget(self, device_id: str) -> None:
         self.state.devices.pop(device_id, None)

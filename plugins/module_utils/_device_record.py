@@ -31,6 +31,8 @@ import tempfile
 import time
 from typing import Any, Dict, List, Optional
 
+from ._error_root import CollectionError
+
 RECORD_VERSION = 1
 RECORD_SUFFIX = '.devices.json'
 DEVICE_KINDS = ('disk', 'nic')
@@ -39,7 +41,7 @@ _OPTIONAL_STR_FIELDS = ('bus', 'addr', 'path', 'ifname')
 _ENTRY_FIELDS = ('id', 'kind', 'slot') + _OPTIONAL_STR_FIELDS + ('options', 'state', 'plugged_at')
 
 
-class RecordError(Exception):
+class RecordError(CollectionError):
     """The device record cannot be read, trusted or written."""
 
     def __init__(self, message: str, path: Optional[str] = None) -> None:
@@ -250,8 +252,9 @@ class DeviceRecord:
             raise self._fail('has no "devices" list')
         try:
             entries = [DeviceEntry.from_dict(item) for item in content['devices']]
-        except RecordError as exc:
-            raise self._fail('has an invalid entry: %s' % exc) from exc
+        except RecordError as invalid:
+            # The entry's own message is the whole cause: no chained traceback needed.
+            raise self._fail('has an invalid entry: %s' % invalid.message) from None
         ids = [entry.id for entry in entries]
         if len(set(ids)) != len(ids):
             raise self._fail('lists a device id more than once')

@@ -65,7 +65,7 @@ def parse_addr(addr: Optional[str], device_id: str) -> Optional[int]:
     return int(text, 16) if text[:2] in ('0x', '0X') else int(text)
 
 
-def check_no_control_characters(params: Dict[str, Any], names, what: str) -> None:
+def check_no_control_characters(params: Dict[str, Any], names, what: str, names_vm: bool = False) -> None:
     """Refuse a string option holding a control character (a newline above all): StratoVirt would be sent it.
 
     :raises DeviceInputError: naming the option.
@@ -74,7 +74,7 @@ def check_no_control_characters(params: Dict[str, Any], names, what: str) -> Non
         value = params.get(name)
         if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
             raise DeviceInputError('%s: option %s is %r, which holds a control character (newline, tab, ...): remove it'
-                                   % (what, name, value))
+                                   % (what, name, value), names_vm=names_vm)
 
 
 def spec_from_params(kind: str, params: Dict[str, Any]) -> DeviceSpec:

@@ -15,6 +15,12 @@ class CollectionError(Exception):
     The Ansible adapter names the VM once, in front of the message.
     """
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, names_vm: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self._names_vm = names_vm
+
+    @property
+    def names_vm(self) -> bool:
+        """Whether ``message`` already names the VM (its socket), so the adapter does not name it again."""
+        return self._names_vm

@@ -7,19 +7,11 @@ Private to the stratovirt.qmp collection: may change in any release.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from ._error_root import CollectionError
 
 
-class DeviceError(Exception):
-    """Root of the device layer's errors.
-
-    :ivar applied: the QMP commands already sent and accepted when the error happened.
-    """
-
-    def __init__(self, message: str, applied: Optional[List[dict]] = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.applied = list(applied or [])
+class DeviceError(CollectionError):
+    """Root of the device layer's errors; what was sent before is in the result's ``commands``."""
 
 
 class DeviceInputError(DeviceError):
@@ -27,4 +19,4 @@ class DeviceInputError(DeviceError):
 
 
 class DeviceApplyError(DeviceError):
-    """StratoVirt refused a command; ``applied`` says what was done (and rolled back) before."""
+    """StratoVirt refused a command; the message says what was done (and rolled back) before."""

@@ -13,7 +13,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ._info import report
 from ._qmp import qmp_session
-from ._runner import CONNECTION_ARGS, HANDLED, SESSION_ARGS, check_session_options, failure_message, resolve_machine
+from ._error_root import CollectionError
+from ._runner import CONNECTION_ARGS, SESSION_ARGS, check_session_options, failure_message, resolve_machine
 from ._stratovirt import detect
 from ._vm_process import command_line, peer_pid
 from ._vm_state import gather
@@ -45,7 +46,7 @@ class InfoTask:
                     self.module.warn(dialect.release_warning)
                 status = client.execute('query-status')
                 state = gather(socket_path, dialect, pid, argv)
-        except HANDLED as exc:
+        except CollectionError as exc:
             self.module.fail_json(msg=failure_message(exc, socket_path), exception=traceback.format_exc())
         result = report(state, argv, status)
         result['stratovirt'] = {'release': dialect.release_text, 'machine': dialect.machine, 'pid': pid}

@@ -7,13 +7,17 @@ Private to the stratovirt.qmp collection: may change in any release.
 
 from __future__ import annotations
 
+from ._error_root import CollectionError
 
-class QMPError(Exception):
-    """Root of every error raised by the QMP transport."""
+
+class QMPError(CollectionError):
+    """Root of every error raised by the QMP transport.
+
+    The client is usable on its own, so its messages name the monitor socket where that helps.
+    """
 
     def __init__(self, message: str, socket_path: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, names_vm=socket_path is not None and socket_path in message)
         self.socket_path = socket_path
 
 

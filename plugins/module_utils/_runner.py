@@ -14,15 +14,14 @@ from typing import List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ._device_record import RecordError
 from ._device_spec import AIO_CHOICES, KIND_DISK, KIND_NIC, DeviceSpec, check_no_control_characters, spec_from_params
-from ._errors import DeviceError, DeviceInputError
+from ._error_root import CollectionError
+from ._errors import DeviceInputError
 from ._planner import Plan, plan_all
 from ._preflight import check_host_inputs, check_not_shared
 from ._qmp import qmp_session
-from ._qmp_errors import QMPError
-from ._stratovirt import MACHINE_MICRO, MACHINE_STANDARD, DialectError, detect
-from ._vm_process import VMProcessError, command_line, machine_type, peer_pid
+from ._stratovirt import MACHINE_MICRO, MACHINE_STANDARD, detect
+from ._vm_process import command_line, machine_type, peer_pid
 from ._vm_state import gather
 
 CONNECTION_ARGS = dict(
@@ -58,7 +57,6 @@ MACHINE_NAMES = {'microvm': MACHINE_MICRO, 'q35': MACHINE_STANDARD, 'virt': MACH
                  'standard': MACHINE_STANDARD}  # the last: the simulator's --machine
 LIST_OPTIONS = {KIND_DISK: 'disks', KIND_NIC: 'nics'}
 MAX_SECONDS = 86400  # a day: more is a typo, and far more overflows the clock
-HANDLED = (DeviceError, QMPError, DialectError, RecordError, VMProcessError)
 
 
 def _device_options(kind: str) -> dict:
@@ -82,10 +80,9 @@ def _list_option(kind: str) -> dict:
     return dict(type='list', elements='dict', options=items)
 
 
-def failure_message(exc: Exception, socket_path: str) -> str:
-    """The ``msg`` of a failed task: what went wrong, always naming the VM's socket."""
-    message = getattr(exc, 'message', None) or str(exc)
-    return message if socket_path in message else 'VM %s: %s' % (socket_path, message)
+def failure_message(exc: CollectionError, socket_path: str) -> str:
+    """The ``msg`` of a failed task: what went wrong, naming the VM's socket once."""
+    return exc.message if exc.names_vm else 'VM %s: %s' % (socket_path, exc.message)
 
 
 def resolve_machine(option: str, argv, check_mode: bool, action: str = 'check mode sends no probe'):
@@ -113,10 +110,10 @@ def check_session_options(params: dict) -> None:
     :raises DeviceInputError: naming the option at fault.
     """
     socket_path = params['socket']
-    check_no_control_characters(params, ('socket',), 'VM %r' % socket_path)
+    check_no_control_characters(params, ('socket',), 'VM %r' % socket_path, names_vm=True)
     if not os.path.isabs(socket_path):
         raise DeviceInputError('socket %r must be an absolute path (a relative one would be read from the module\'s '
-                               'temporary directory, not from the playbook\'s)' % socket_path)
+                               'temporary directory, not from the playbook\'s)' % socket_path, names_vm=True)
     for name, low, zero_ok in (('timeout', 0.0, False), ('wait_timeout', 0.0, True)):
         value = params.get(name)
         if value is None:
@@ -145,7 +142,7 @@ class DeviceTask:
     def run(self) -> None:
         try:
             self._converge()
-        except HANDLED as exc:
+        except CollectionError as exc:
             self._report(failed=True)
             self.module.fail_json(msg=failure_message(exc, self.module.params['socket']), exception=traceback.format_exc(),
                                   **self.result)
@@ -198,7 +195,7 @@ class DeviceTask:
                 return
             # Imported here: a run with nothing to change, the common case on a fleet, does without it.
             from ._applier import Applier  # pylint: disable=import-outside-toplevel
-            self.applier = Applier(client, state, socket_path, params['wait_timeout'])
+            self.applier = Applier(client, state, params['wait_timeout'])
             for plan in self.plans:
                 self.applier.apply(plan)
                 self.done += 1

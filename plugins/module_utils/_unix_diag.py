@@ -45,6 +45,8 @@ import stat
 import struct
 from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Tuple
 
+from ._error_root import CollectionError
+
 ROLE_LISTENER = "listener"
 ROLE_QUEUED = "queued"
 ROLE_CONNECTED = "connected"
@@ -108,7 +110,7 @@ _SS_CONNECTED = 3
 _CONNECTION_TYPES = (socket.SOCK_STREAM, socket.SOCK_SEQPACKET)
 
 
-class UnixDiagError(Exception):
+class UnixDiagError(CollectionError):
     """The socket path cannot be examined (missing, not a socket, or no source of socket information)."""
 
 

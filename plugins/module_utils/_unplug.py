@@ -66,9 +66,8 @@ class UnplugMixin:
             self.client.execute('device_del', {'id': device_id})
         except QMPCommandError as exc:
             if not self.state.dialect.is_absent_reply(exc.desc, device_id):
-                raise DeviceApplyError('device_del of %s on VM %s answered %r and then %r; the device may still be '
-                                       'plugged' % (device_id, self.socket_path, first_answer, exc.desc),
-                                       self.applied) from exc
+                raise DeviceApplyError('device_del of %s answered %r and then %r; the device may still be plugged'
+                                       % (device_id, first_answer, exc.desc)) from exc
         current = self.state.devices.get(device_id) or self.state.leftovers.get(device_id)
         self._forget(device_id)
         self._keep_tap_held(device_id, current)
@@ -122,10 +121,10 @@ class UnplugMixin:
         except QMPTimeoutError:
             self._mark_pending(device_id)
             raise DeviceApplyError(
-                'the guest of VM %s has not let %s go within %ss (wait_timeout): the unplug is pending in the guest. '
+                'the guest has not let %s go within %ss (wait_timeout): the unplug is pending in the guest. '
                 'A Linux guest takes about 5 s; one without PCIe hot-plug support (pciehp), or not booted yet, never '
                 'does. The backend is kept; re-run the task later to finish the unplug, or raise wait_timeout'
-                % (self.socket_path, device_id, self.wait_timeout), self.applied) from None
+                % (device_id, self.wait_timeout)) from None
 
     def _mark_pending(self, device_id: str) -> None:
         entry = self.state.record.get(device_id)

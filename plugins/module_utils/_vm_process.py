@@ -20,6 +20,8 @@ import stat
 import struct
 from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 
+from ._error_root import CollectionError
+
 # Python defines it on Linux; the literal is the Linux value, for unusual builds.
 SO_PEERCRED = getattr(socket, 'SO_PEERCRED', 17)
 TUN_DEVICE = '/dev/net/tun'
@@ -34,7 +36,7 @@ NIC_DRIVERS = frozenset(('virtio-net-device', 'virtio-net-pci'))
 FLAG_WORDS = {'on': True, 'true': True, 'yes': True, 'off': False, 'false': False, 'no': False}
 
 
-class VMProcessError(Exception):
+class VMProcessError(CollectionError):
     """The process is gone, or what /proc shows of it cannot be read or understood."""
 
 

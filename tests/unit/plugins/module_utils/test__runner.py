@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.stratovirt.qmp.plugins.module_utils import _qmp
-from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import DeviceTask, argument_spec
-from ansible_collections.stratovirt.qmp.plugins.module_utils._stratovirt import NEWEST_KNOWN
+from ansible_collections.stratovirt.qmp.plugins.module_utils import _error_root, _qmp
+from ansible_collections.stratovirt.qmp.plugins.module_utils._device_record import RecordError
+from ansible_collections.stratovirt.qmp.plugins.module_utils._errors import DeviceApplyError, DeviceInputError
+from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp_errors import QMPCommandError, QMPError, QMPLockTimeout
+from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import DeviceTask, argument_spec, failure_message
+from ansible_collections.stratovirt.qmp.plugins.module_utils._stratovirt import NEWEST_KNOWN, DialectError
+from ansible_collections.stratovirt.qmp.plugins.module_utils._unix_diag import UnixDiagError
+from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_process import VMProcessError
 
 LATER = '%d.%d.0' % (NEWEST_KNOWN[0], NEWEST_KNOWN[1] + 1)
 
@@ -73,3 +78,22 @@ def test_a_newer_release_is_warned_about_once_and_driven_as_the_newest_known(sta
     assert not unplugged['failed'] and unplugged['changed'], unplugged
     assert [command['execute'] for command in unplugged['commands']] == ['device_del', 'device_del']
     assert any('keeps its tap' in text for text in unplugged['warnings'])
+
+
+def test_every_error_of_the_collection_has_one_root():
+    roots = {_error_root.CollectionError}
+    for error in (QMPError, QMPCommandError, QMPLockTimeout, DeviceInputError, DeviceApplyError, DialectError,
+                  RecordError, VMProcessError, UnixDiagError):
+        assert set(error.__mro__) & roots, error
+
+
+def test_the_vm_is_named_once_in_the_message(start_vm, tmp_path):
+    vm = start_vm('2.1.0')
+    refused = run('disk', socket=vm.socket_path, id='d', path=str(tmp_path / 'missing.img'))
+    assert refused['failed'] and refused['msg'].count(vm.socket_path) == 1, refused['msg']
+    assert refused['msg'].startswith('VM %s: ' % vm.socket_path)
+    missing = str(tmp_path / 'gone.sock')
+    gone = run('disk', socket=missing, id='d', path=str(tmp_path / 'missing.img'), state='absent')
+    assert gone['failed'] and gone['msg'].count(missing) == 1, gone['msg']
+    command = QMPCommandError('GenericError', 'Device d not found', {'execute': 'device_del'}, vm.socket_path)
+    assert failure_message(command, vm.socket_path) == 'VM %s: device_del failed: Device d not found' % vm.socket_path
