@@ -7,11 +7,19 @@ Private to the stratovirt.qmp collection: may change in any release.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from ._device_spec import KIND_DISK, KIND_NIC
 from ._errors import DeviceApplyError
-from ._planner import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_UNPLUG, Plan, Step, backend_del_step
+from ._planner import (
+    PURPOSE_BACKEND,
+    PURPOSE_BACKEND_DEL,
+    PURPOSE_UNPLUG,
+    PURPOSE_UNPLUG_FOLLOW_UP,
+    Plan,
+    Step,
+    backend_del_step,
+)
 from ._qmp_errors import QMPCommandError
 from ._stratovirt import MACHINE_MICRO, MICRO_DISK_SLOTS, MICRO_NIC_SLOTS
 from ._unplug import UnplugMixin
@@ -31,12 +39,16 @@ class Applier(UnplugMixin):
         self.sent: List[dict] = []
         self.notes: List[str] = []
         self.changed = False
+        self._defect_answers: Dict[str, str] = {}   # device id -> the defect answer its planned follow-up acts on
 
     def apply(self, plan: Plan) -> None:
         """:raises DeviceApplyError: StratoVirt refused a step; what was applied and rolled back is said."""
-        for step in plan.steps:
+        for index, step in enumerate(plan.steps):
             if step.purpose == PURPOSE_UNPLUG:
-                self.unplug(step.device_id)
+                following = plan.steps[index + 1:index + 2]
+                self.unplug(step.device_id, bool(following) and following[0].purpose == PURPOSE_UNPLUG_FOLLOW_UP)
+            elif step.purpose == PURPOSE_UNPLUG_FOLLOW_UP:
+                self.follow_up(step.device_id)
             elif step.purpose == PURPOSE_BACKEND_DEL:
                 self.delete_backend(step)
             elif step.purpose == PURPOSE_BACKEND:

@@ -21,6 +21,8 @@ PURPOSE_UNPLUG = 'unplug'
 PURPOSE_BACKEND = 'backend'
 PURPOSE_DEVICE = 'device'
 PURPOSE_BACKEND_DEL = 'backend-del'
+# A second device_del, sent only when the first one answered the NIC unplug defect: its answer tells the outcome.
+PURPOSE_UNPLUG_FOLLOW_UP = 'unplug-follow-up'
 LABEL = {KIND_DISK: 'disk', 'nic': 'NIC'}
 
 
@@ -29,6 +31,7 @@ class Step(NamedTuple):
     arguments: dict
     purpose: str
     device_id: str
+    when: Optional[str] = None   # the condition a conditional step is sent under; None: always
 
     @property
     def command(self) -> dict:
@@ -47,6 +50,10 @@ class Plan(NamedTuple):
     @property
     def commands(self) -> List[dict]:
         return [step.command for step in self.steps]
+
+    @property
+    def conditions(self) -> List[Optional[str]]:
+        return [step.when for step in self.steps]
 
 
 def _label(spec_or_device) -> str:
@@ -88,7 +95,7 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
                                % (spec.id, _label(current)))
     micro = state.dialect.machine == MACHINE_MICRO
     # A micro VM plug an earlier run left half-done is undone first; a standard VM one is resumed (see the applier).
-    cleanup = [Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id)] if micro and spec.id in state.leftovers else []
+    cleanup = micro_unplug_steps(state, state.leftovers[spec.id].kind, spec.id) if micro and spec.id in state.leftovers else []
     if spec.state == 'absent':
         if current is None:
             return Plan(cleanup + _leftover_backend_steps(state, spec), None, None, device_id=spec.id)
@@ -143,9 +150,18 @@ def plan_all(state: VMState, specs: List[DeviceSpec], exclusive_kinds: Sequence[
 
 def unplug_steps(state: VMState, device: CurrentDevice) -> List[Step]:
     """``device_del``; on a standard VM, once the guest let the device go, its backend goes too."""
-    steps = [Step('device_del', {'id': device.id}, PURPOSE_UNPLUG, device.id)]
-    if state.dialect.machine != MACHINE_MICRO:
-        steps.append(backend_del_step(device.kind, device.id))
+    if state.dialect.machine == MACHINE_MICRO:
+        return micro_unplug_steps(state, device.kind, device.id)
+    return [Step('device_del', {'id': device.id}, PURPOSE_UNPLUG, device.id), backend_del_step(device.kind, device.id)]
+
+
+def micro_unplug_steps(state: VMState, kind: str, device_id: str) -> List[Step]:
+    """``device_del``, and for a NIC on a release with the unplug defect, the second one that tells the outcome."""
+    steps = [Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id)]
+    if kind != KIND_DISK and state.dialect.has_nic_unplug_defect:
+        steps.append(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG_FOLLOW_UP, device_id,
+                          when='the first device_del answers the StratoVirt %s NIC unplug defect (slot and config freed, '
+                               'tap kept)' % state.dialect.release_text))
     return steps
 
 

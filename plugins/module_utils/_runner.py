@@ -220,6 +220,8 @@ class DeviceTask:
         elif checking:
             self.result.update(changed=any(plan.steps for plan in self.plans),
                                commands=[command for plan in self.plans for command in plan.commands])
+        if checking:
+            self.result['when'] = [condition for plan in self.plans for condition in plan.conditions]
         if self.listed:
             self.result['devices'] = [{key: value for key, value in device.items() if key != 'before'} for device in devices]
             self.result['diff'] = {'before': {device['id']: device['before'] for device in devices if device['before']},

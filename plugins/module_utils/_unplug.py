@@ -26,15 +26,22 @@ MICRO_EVENT_WAIT = 2.0
 class UnplugMixin:
     """``unplug`` for :class:`Applier` (which provides ``client``, ``state``, ``_send``, ``_fail``, ``_forget``)."""
 
-    def unplug(self, device_id: str) -> None:
+    def unplug(self, device_id: str, follow_up_planned: bool = False) -> None:
+        """``device_del``; with ``follow_up_planned``, a defect answer is left to the planned follow-up step."""
         if self.state.dialect.machine == MACHINE_MICRO:
-            self._unplug_micro(device_id)
+            self._unplug_micro(device_id, follow_up_planned)
         else:
             self._unplug_pci(device_id)
 
+    def follow_up(self, device_id: str) -> None:
+        """The planned second ``device_del``, sent only if the first one answered the NIC unplug defect."""
+        first_answer = self._defect_answers.pop(device_id, None)
+        if first_answer is not None:
+            self._unplug_half_done(device_id, first_answer)
+
     # -- micro VM ---------------------------------------------------------
 
-    def _unplug_micro(self, device_id: str) -> None:
+    def _unplug_micro(self, device_id: str, follow_up_planned: bool) -> None:
         try:
             self._send('device_del', {'id': device_id})
         except QMPCommandError as exc:
@@ -50,7 +57,11 @@ class UnplugMixin:
             if not dialect.is_nic_unplug_defect(exc.desc, device_id):
                 raise self._fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
                                  'the device may still be plugged; check the VM and re-run') from exc
-            self._unplug_half_done(device_id, exc.desc)
+            if follow_up_planned:
+                self.changed = True
+                self._defect_answers[device_id] = exc.desc
+            else:
+                self._unplug_half_done(device_id, exc.desc)
             return
         try:
             self.client.wait_event('DEVICE_DELETED', device_id, timeout=MICRO_EVENT_WAIT)

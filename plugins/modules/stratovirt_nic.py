@@ -125,6 +125,17 @@ device:
     source:
       description: V(record), V(cold-plugged) or V(adopted), as for M(stratovirt.qmp.stratovirt_disk).
       type: str
+when:
+  description:
+    - Check mode. One entry per item of RV(commands), in order, null for a command that is always sent, else the
+      condition under which the real run sends it (a StratoVirt 2.5.0 micro VM NIC unplug sends a second
+      C(device_del) when the first answers its unplug defect).
+    - A real run sends a subsequence of the check mode RV(commands); only a failing step's rollback
+      (C(device_del), C(blockdev-del), C(netdev_del)) and a retry on the next free slot or root port of a device
+      whose place was not given can add commands.
+  returned: in check mode
+  type: list
+  elements: str
 stratovirt:
   description: What was found of the VM.
   returned: when the VM was reached

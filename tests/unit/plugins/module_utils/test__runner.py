@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.stratovirt.qmp.plugins.module_utils import _error_root, _qmp
@@ -97,3 +99,47 @@ def test_the_vm_is_named_once_in_the_message(start_vm, tmp_path):
     assert gone['failed'] and gone['msg'].count(missing) == 1, gone['msg']
     command = QMPCommandError('GenericError', 'Device d not found', {'execute': 'device_del'}, vm.socket_path)
     assert failure_message(command, vm.socket_path) == 'VM %s: device_del failed: Device d not found' % vm.socket_path
+
+
+PROFILES = ['2.1.0', '2.5.0']
+MACHINES = ['micro', 'standard']
+ROOT_PORTS = ['-device', 'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3',
+              '-device', 'pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x4']
+
+
+def is_subsequence(sent, listed):
+    remaining = iter(listed)
+    return all(any(command == candidate for candidate in remaining) for command in sent)
+
+
+def mutating_sent(record_path, seen):
+    with open(record_path, encoding='utf-8') as handle:
+        lines = [json.loads(line)['received'] for line in handle if '"received"' in line]
+    return [json.loads(text) for text in lines[seen:] if '"query-version"' not in text], len(lines)
+
+
+@pytest.mark.parametrize('kind', ['disk', 'nic'])
+@pytest.mark.parametrize('machine', MACHINES)
+@pytest.mark.parametrize('profile', PROFILES)
+def test_check_mode_lists_everything_the_real_run_sends(profile, machine, kind, start_vm, make_image, host_tap, tmp_path):
+    record = str(tmp_path / 'vm.sock.qmp.jsonl')
+    options, cmdline = ['--record', record], []
+    if machine == 'standard':
+        options += ['--machine', 'standard', '--guest-ack-delay', '0']
+        cmdline = ROOT_PORTS
+    vm = start_vm(profile=profile, options=options, cmdline=cmdline, name='vm.sock')
+    device = {'path': make_image()} if kind == 'disk' else {'ifname': host_tap()}
+    seen = 0
+    for task in (dict(device, id='x1'), {'id': 'x1', 'state': 'absent'}):
+        checked = run(kind, check_mode=True, socket=vm.socket_path, **task)
+        assert not checked['failed'] and len(checked['when']) == len(checked['commands']), checked
+        real = run(kind, socket=vm.socket_path, **task)
+        assert not real['failed'] and real['changed'], real
+        sent, seen = mutating_sent(record, seen)
+        assert real['commands'] == sent and 'when' not in real
+        assert is_subsequence(sent, checked['commands']), (sent, checked['commands'])
+        conditional = [command for command, when in zip(checked['commands'], checked['when']) if when]
+        # The 2.5.0 micro VM NIC unplug: its second device_del is planned, with its condition shown.
+        expect_follow_up = task.get('state') == 'absent' and machine == 'micro' and kind == 'nic' and \
+            tuple(int(part) for part in profile.split('.')) >= (2, 5, 0)
+        assert conditional == ([{'execute': 'device_del', 'arguments': {'id': 'x1'}}] if expect_follow_up else [])
