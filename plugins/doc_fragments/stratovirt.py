@@ -23,7 +23,9 @@ options:
     required: true
   timeout:
     description:
-      - Seconds allowed for the QMP greeting and for each reply, and for the per-VM lock.
+      - Seconds allowed for the QMP greeting and for each reply.
+      - The per-VM lock that another run against the same VM holds is awaited longer, O(wait_timeout) plus five
+        times this (80 s with the defaults), since a run unplugging from a standard VM holds it while the guest lets go.
       - StratoVirt serves one client at a time. A monitor already in use is refused at once, without connecting.
       - Above 0 and at most 86400.
     type: float

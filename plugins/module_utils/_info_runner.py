@@ -14,7 +14,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ._info import report
 from ._qmp import qmp_session
 from ._error_root import CollectionError
-from ._runner import CONNECTION_ARGS, SESSION_ARGS, check_session_options, failure_message, resolve_machine
+from ._runner import CONNECTION_ARGS, SESSION_ARGS, check_session_options, failure_message, lock_timeout, resolve_machine
 from ._stratovirt import detect
 from ._vm_process import command_line, peer_pid
 from ._vm_state import gather
@@ -36,7 +36,7 @@ class InfoTask:
         socket_path = params['socket']
         try:
             check_session_options(params)
-            with qmp_session(socket_path, params['timeout']) as client:
+            with qmp_session(socket_path, params['timeout'], lock_timeout(params)) as client:
                 pid = peer_pid(client.connection)
                 argv = command_line(pid)
                 machine = resolve_machine(params['machine'], argv, True,

@@ -297,15 +297,18 @@ class QMPClient:
 
 
 @contextlib.contextmanager
-def qmp_session(socket_path: str, timeout: float = 10.0):
+def qmp_session(socket_path: str, timeout: float = 10.0, lock_timeout: float | None = None):
     """Hold the per-VM lock, connect, yield the connected :class:`QMPClient`, then close and unlock.
+
+    :param timeout: for the greeting and each reply.
+    :param lock_timeout: for the lock, which a peer's session may hold far longer than one reply (``timeout`` if None).
 
     :raises QMPLockTimeout: another run of this collection holds the VM.
     :raises QMPError: see :meth:`QMPClient.connect`.
     """
     # Before the lock: a path that is no socket must not get a <path>.lock next to it.
     check_socket_file(socket_path)
-    with VMLock(socket_path, timeout):
+    with VMLock(socket_path, timeout if lock_timeout is None else lock_timeout):
         client = QMPClient(socket_path, timeout)
         client.connect()
         try:

@@ -56,6 +56,8 @@ SESSION_ARGS = dict(
 MACHINE_NAMES = {'microvm': MACHINE_MICRO, 'q35': MACHINE_STANDARD, 'virt': MACHINE_STANDARD,
                  'standard': MACHINE_STANDARD}  # the last: the simulator's --machine
 LIST_OPTIONS = {KIND_DISK: 'disks', KIND_NIC: 'nics'}
+# Replies a peer's session waits for around its guest-acknowledged unplug: greeting, version, probe, device_del, backend.
+LOCK_REPLIES = 5
 MAX_SECONDS = 86400  # a day: more is a typo, and far more overflows the clock
 
 
@@ -123,6 +125,12 @@ def check_session_options(params: dict) -> None:
                                    % (name, value, 'from' if zero_ok else 'above', low, MAX_SECONDS))
 
 
+def lock_timeout(params: dict) -> float:
+    """How long to wait for the per-VM lock: a peer's session may hold it through a guest-acknowledged unplug
+    (``wait_timeout``) and the replies around it, far longer than one reply (``timeout``)."""
+    return (params.get('wait_timeout') or 0.0) + LOCK_REPLIES * params['timeout']
+
+
 class DeviceTask:
     """One run of ``stratovirt_disk`` or ``stratovirt_nic``, for one device or a list of them (one session)."""
 
@@ -172,7 +180,7 @@ class DeviceTask:
             check_host_inputs(spec)
         if params['exclusive'] and not self.listed:
             raise DeviceInputError('exclusive applies to the list form (%s) only' % self.list_options[0])
-        with qmp_session(socket_path, params['timeout']) as client:
+        with qmp_session(socket_path, params['timeout'], lock_timeout(params)) as client:
             pid = peer_pid(client.connection)
             argv = command_line(pid)
             dialect = detect(client, resolve_machine(params['machine'], argv, self.module.check_mode))

@@ -12,9 +12,10 @@ from ansible_collections.stratovirt.qmp.plugins.module_utils import _error_root,
 from ansible_collections.stratovirt.qmp.plugins.module_utils._device_record import RecordError
 from ansible_collections.stratovirt.qmp.plugins.module_utils._errors import DeviceApplyError, DeviceInputError
 from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp_errors import QMPCommandError, QMPError, QMPLockTimeout
-from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import DeviceTask, argument_spec, failure_message
+from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import DeviceTask, argument_spec, failure_message, lock_timeout
 from ansible_collections.stratovirt.qmp.plugins.module_utils._stratovirt import NEWEST_KNOWN, DialectError
 from ansible_collections.stratovirt.qmp.plugins.module_utils._unix_diag import UnixDiagError
+from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_lock import VMLock
 from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_process import VMProcessError
 
 LATER = '%d.%d.0' % (NEWEST_KNOWN[0], NEWEST_KNOWN[1] + 1)
@@ -143,3 +144,11 @@ def test_check_mode_lists_everything_the_real_run_sends(profile, machine, kind, 
         expect_follow_up = task.get('state') == 'absent' and machine == 'micro' and kind == 'nic' and \
             tuple(int(part) for part in profile.split('.')) >= (2, 5, 0)
         assert conditional == ([{'execute': 'device_del', 'arguments': {'id': 'x1'}}] if expect_follow_up else [])
+
+
+def test_the_lock_wait_outlasts_a_peer_unplug(start_vm):
+    assert lock_timeout({'timeout': 10.0, 'wait_timeout': 30.0}) == 80.0
+    vm = start_vm('2.1.0')
+    with VMLock(vm.socket_path, 1.0):
+        waited = run('disk', socket=vm.socket_path, id='d', state='absent', timeout=0.1, wait_timeout=0.5)
+    assert waited['failed'] and 'held the lock' in waited['msg'] and 'for more than 1.0s' in waited['msg'], waited
