@@ -13,7 +13,8 @@ description:
   - Turns the registered result of a M(stratovirt.qmp.stratovirt_devices) task looped over VMs (the loop variable
     holding each VM, with its C(name) and C(socket)) into one entry per declared VM, in the order declared.
   - This is the C(vm_devices_report) fact of the role C(stratovirt.qmp.vm_devices).
-  - A VM with no loop result (not attempted) gets an entry that is neither changed nor failed.
+  - A VM with no loop result (not attempted) gets an entry that is neither changed nor failed, unless the task
+    failed as a whole (a failed result without C(results)), in which case every VM is failed with the task's message.
 options:
   _input:
     description:
@@ -106,12 +107,14 @@ def vm_devices_report(result, vms, loop_var='vm_devices_vm'):
     if not isinstance(vms, Sequence) or isinstance(vms, (str, bytes)):
         raise AnsibleFilterError('vm_devices_report: vms must be a list, got %s' % type(vms).__name__)
     results = [item for item in result.get('results') or [] if isinstance(item, Mapping)]
+    # A task that failed as a whole (a templating error, say) has no per-VM results: no VM was converged.
+    failed_whole = bool(result.get('failed')) and 'results' not in result
     report = []
     for vm in vms:
         mine = [item for item in results
                 if isinstance(item.get(loop_var), Mapping) and item[loop_var].get('name') == vm['name']]
         commands = [command for item in mine for command in item.get('commands') or []]
-        failures = [item for item in mine if item.get('failed')]
+        failures = [item for item in mine if item.get('failed')] or ([result] if failed_whole else [])
         report.append({
             'name': vm['name'],
             'socket': vm.get('socket'),

@@ -106,6 +106,14 @@ def test_a_result_without_results_reports_every_vm_unchanged():
     assert vm_devices_report({}, [WEB]) == [entry(WEB)]
 
 
+def test_a_task_failed_as_a_whole_fails_every_vm():
+    # No loop ran (a templating error, say): no VM was converged, and the host must fail.
+    failed = {'failed': True, 'msg': "'dict object' has no attribute 'socket'", 'changed': False}
+    assert vm_devices_report(failed, [WEB, DB]) == [
+        entry(WEB, failed=True, msg="'dict object' has no attribute 'socket'"),
+        entry(DB, failed=True, msg="'dict object' has no attribute 'socket'")]
+
+
 def test_loop_var_names_the_key_of_the_vm():
     results = [{'vm': WEB, 'changed': True, 'commands': add('data0')}]
     assert vm_devices_report({'results': results}, [WEB], loop_var='vm') == [
