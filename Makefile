@@ -80,6 +80,10 @@ collection:
 	git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(COLLECTION)
 
 copy_of = $(BUILD)/$(1)/ansible_collections/stratovirt/qmp
+# A HOME of its own per gate: concurrent ansible-test runs otherwise race on ~/.ansible/test (its SSH key, its
+# sanity virtualenvs) and ansible-lint/molecule on ~/.cache. Kept between runs; pip's download cache stays shared.
+home_of = mkdir -p $(BUILD)/homes/$(1) && HOME=$(BUILD)/homes/$(1) PIP_CACHE_DIR=$(PIP_CACHE)
+PIP_CACHE := $(HOME)/.cache/pip
 # Where Python scripts find the simulator package (pytest reads tests/pytest.ini instead).
 simulator_of = $(call copy_of,$(1))/roles/simulated_vm/files
 define make_copy
@@ -91,57 +95,57 @@ endef
 # for the pip release that this ansible-test asks for ($(1): its python).
 define seed_get_pip
 pipv=$$($(1) -c "import os,re,ansible_test as a; print(re.search(r\"pip='([0-9.]+)'\", open(os.path.join(os.path.dirname(a.__file__),'_internal','python_requirements.py')).read()).group(1))"); \
-mkdir -p $$HOME/.ansible/test/cache && cp tests/utils/get_pip_shim.py $$HOME/.ansible/test/cache/get_pip_$${pipv//./_}.py
+mkdir -p $(BUILD)/homes/$(2)/.ansible/test/cache && cp tests/utils/get_pip_shim.py $(BUILD)/homes/$(2)/.ansible/test/cache/get_pip_$${pipv//./_}.py
 endef
 
 sanity: venv
 	@$(call make_copy,sanity)
-	@$(call seed_get_pip,$(BIN)/python)
-	cd $(call copy_of,sanity) && $(TIMED) sanity-2.19 $(BIN)/ansible-test sanity --python 3.11 --local --color no
+	@$(call seed_get_pip,$(BIN)/python,sanity)
+	cd $(call copy_of,sanity) && $(call home_of,sanity) $(TIMED) sanity-2.19 $(BIN)/ansible-test sanity --python 3.11 --local --color no
 
 sanity-$(OLDEST_CORE): core-venv-$(OLDEST_CORE)
 	@$(call make_copy,sanity-$(OLDEST_CORE))
-	@$(call seed_get_pip,$(BUILD)/core-$(OLDEST_CORE)/bin/python)
-	cd $(call copy_of,sanity-$(OLDEST_CORE)) && \
+	@$(call seed_get_pip,$(BUILD)/core-$(OLDEST_CORE)/bin/python,sanity-$(OLDEST_CORE))
+	cd $(call copy_of,sanity-$(OLDEST_CORE)) && $(call home_of,sanity-$(OLDEST_CORE)) \
 	  $(TIMED) sanity-$(OLDEST_CORE) $(BUILD)/core-$(OLDEST_CORE)/bin/ansible-test sanity --python 3.11 --local --color no
 
 # The targets of tests/integration/targets/ (destructive: they make taps and start simulated VMs), per ansible-core.
 integration: venv
 	@$(call make_copy,integration-2.19)
-	cd $(call copy_of,integration-2.19) && \
+	cd $(call copy_of,integration-2.19) && $(call home_of,integration-2.19) \
 	  $(TIMED) integration-2.19 $(BIN)/ansible-test integration --python 3.11 --local --color no --allow-destructive
 
 $(addprefix integration-,$(OLDER_CORES)): integration-%: core-venv-%
 	@$(call make_copy,integration-$*)
-	cd $(call copy_of,integration-$*) && \
+	cd $(call copy_of,integration-$*) && $(call home_of,integration-$*) \
 	  $(TIMED) integration-$* $(BUILD)/core-$*/bin/ansible-test integration --python 3.11 --local --color no --allow-destructive
 
 # The Ansible quality gates, each in a copy of its own with ANSIBLE_COLLECTIONS_PATH pointing at it.
 lint: venv
 	@$(call make_copy,lint)
-	cd $(call copy_of,lint) && ANSIBLE_COLLECTIONS_PATH=$(BUILD)/lint $(TIMED) ansible-lint $(BIN)/ansible-lint --offline
+	cd $(call copy_of,lint) && $(call home_of,lint) ANSIBLE_COLLECTIONS_PATH=$(BUILD)/lint $(TIMED) ansible-lint $(BIN)/ansible-lint --offline
 
 docs-lint: venv
 	@$(call make_copy,docs-lint)
-	cd $(call copy_of,docs-lint) && ANSIBLE_COLLECTIONS_PATH=$(BUILD)/docs-lint $(TIMED) docs-lint \
+	cd $(call copy_of,docs-lint) && $(call home_of,docs-lint) ANSIBLE_COLLECTIONS_PATH=$(BUILD)/docs-lint $(TIMED) docs-lint \
 	  bash -c '$(BIN)/antsibull-docs lint-collection-docs --plugin-docs . && $(BIN)/antsibull-changelog lint'
 
 # ansible-galaxy collection build, galaxy-importer on the tarball, ansible-builder introspect, install of the
 # tarball into a clean directory, the rollout from there.
 galaxy: venv
 	@$(call make_copy,galaxy)
-	cd $(call copy_of,galaxy) && PYTHONPATH=$(call simulator_of,galaxy) \
+	cd $(call copy_of,galaxy) && $(call home_of,galaxy) PYTHONPATH=$(call simulator_of,galaxy) \
 	  STRATOVIRT_QMP_REPOSITORY="$$(git -C $(ROOT) config --get remote.origin.url || echo $(ROOT))" $(TIMED) galaxy $(BIN)/python tests/galaxy/installed_rollout.py
 
 # The vm_devices role against simulated VMs on localhost (extensions/molecule/default).
 molecule: venv
 	@$(call make_copy,molecule)
-	cd $(call copy_of,molecule) && ANSIBLE_COLLECTIONS_PATH=$(BUILD)/molecule $(TIMED) molecule $(BIN)/molecule test
+	cd $(call copy_of,molecule) && $(call home_of,molecule) ANSIBLE_COLLECTIONS_PATH=$(BUILD)/molecule $(TIMED) molecule $(BIN)/molecule test
 
 # The byte-exact suites: unit, simulator, replay of the real recordings, end-to-end playbooks. Its log is kept so
 # that make test can close on pytest's summary.
 pytest: venv collection
-	set -o pipefail; cd $(COLLECTION) && PYTHONPATH=$(COLLECTIONS) \
+	set -o pipefail; cd $(COLLECTION) && $(call home_of,pytest) PYTHONPATH=$(COLLECTIONS) \
 	  $(TIMED) pytest $(BIN)/python -m pytest -n 3 tests/unit tests/simulator tests/replay tests/integration \
 	  2>&1 | tee $(BUILD)/pytest.log
 
