@@ -9,21 +9,15 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-from ._device_spec import KIND_DISK, KIND_NIC
+from ._device import CurrentDevice
 from ._errors import DeviceApplyError
-from ._planner import (
-    PURPOSE_BACKEND,
-    PURPOSE_BACKEND_DEL,
-    PURPOSE_UNPLUG,
-    PURPOSE_UNPLUG_FOLLOW_UP,
-    Plan,
-    Step,
-    backend_del_step,
-)
+from ._kinds import kind_named
+from ._planner import Plan, backend_del_step
 from ._qmp_errors import QMPCommandError
-from ._stratovirt import MACHINE_MICRO, MICRO_DISK_SLOTS, MICRO_NIC_SLOTS
+from ._steps import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_UNPLUG, PURPOSE_UNPLUG_FOLLOW_UP, Step
+from ._stratovirt import MACHINE_MICRO
 from ._unplug import UnplugMixin
-from ._vm_state import CurrentDevice, VMState
+from ._vm_state import VMState
 
 
 class Applier(UnplugMixin):
@@ -60,8 +54,7 @@ class Applier(UnplugMixin):
             entry = plan.entry
             entry.state = 'plugged'
             self.state.record.put(entry)
-            self.state.devices[entry.id] = CurrentDevice(entry.id, entry.kind, entry.slot, path=entry.path,
-                                                         ifname=entry.ifname, options=dict(entry.options), bus=entry.bus)
+            self.state.devices[entry.id] = CurrentDevice.from_entry(entry)
             self.state.leftovers.pop(entry.id, None)
         self.state.record.save()
 
@@ -116,9 +109,9 @@ class Applier(UnplugMixin):
                 if plan.resume and self.state.dialect.is_already_plugged(exc.desc, step.device_id):
                     self.notes.append('%s had been plugged by an interrupted run' % step.device_id)
                     break
-                following = self._next_place(arguments, exc.desc) if plan.auto_slot else None
+                following = self._next_place(plan.entry.kind, arguments, exc.desc) if plan.auto_slot else None
                 if following is None:
-                    self._roll_back(step, exc)
+                    self._roll_back(plan.entry.kind, step, exc)
                 # A device unknown to the record (adopted, place unknown) sits there: try the next free place.
                 arguments.update(following)
         if plan.entry is not None:
@@ -127,8 +120,7 @@ class Applier(UnplugMixin):
             else:
                 plan.entry.slot = int(arguments['addr'], 16)
 
-    def _next_place(self, arguments: dict, desc: str) -> Optional[dict]:
-        kind = _kind_of(arguments)
+    def _next_place(self, kind: str, arguments: dict, desc: str) -> Optional[dict]:
         others = [device for device in self.state.devices.values() if device.id != arguments['id']]
         dialect = self.state.dialect
         if dialect.machine == MACHINE_MICRO:
@@ -136,7 +128,7 @@ class Applier(UnplugMixin):
             if not dialect.is_place_taken(desc, slot):
                 return None
             used = {device.slot for device in others if device.kind == kind}
-            limit = MICRO_DISK_SLOTS if kind == KIND_DISK else MICRO_NIC_SLOTS
+            limit = kind_named(kind).micro_slots
             free = [candidate for candidate in range(slot + 1, limit) if candidate not in used]
             return {'addr': '0x%x' % free[0]} if free else None
         if not dialect.is_place_taken(desc):
@@ -147,9 +139,9 @@ class Applier(UnplugMixin):
         free = [port for port in later if port not in used]
         return {'bus': free[0]} if free else None
 
-    def _roll_back(self, step: Step, exc: QMPCommandError) -> None:
+    def _roll_back(self, kind: str, step: Step, exc: QMPCommandError) -> None:
         micro = self.state.dialect.machine == MACHINE_MICRO
-        backend_del = backend_del_step(_kind_of(step.arguments), step.device_id)
+        backend_del = backend_del_step(kind, step.device_id)
         try:
             if micro:
                 self.unplug(step.device_id)
@@ -163,8 +155,3 @@ class Applier(UnplugMixin):
         how = 'device_del' if micro else backend_del.execute
         raise self._fail(step, exc, 'its backend was removed again (rolled back with %s); nothing of %s is plugged'
                          % (how, step.device_id)) from exc
-
-
-def _kind_of(device_arguments: dict) -> str:
-    """The kind of a ``device_add``: StratoVirt itself tells disks from NICs by "blk" in the driver name."""
-    return KIND_DISK if 'blk' in device_arguments['driver'] else KIND_NIC

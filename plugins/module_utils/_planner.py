@@ -8,34 +8,17 @@ Pure: no I/O. Everything refused here is refused before any command is sent.
 
 from __future__ import annotations
 
-import os
 from typing import List, NamedTuple, Optional, Sequence
 
+from ._device import SOURCE_COLD, CurrentDevice
 from ._device_record import DeviceEntry
-from ._device_spec import KIND_DISK, DeviceSpec
+from ._device_spec import DeviceSpec
 from ._errors import DeviceInputError
+from ._kind_base import compare as _compare
+from ._kinds import kind_named, view_of
 from ._stratovirt import MACHINE_MICRO, MICRO_BACKENDS
-from ._vm_state import SLOTS, SOURCE_COLD, CurrentDevice, VMState
-
-PURPOSE_UNPLUG = 'unplug'
-PURPOSE_BACKEND = 'backend'
-PURPOSE_DEVICE = 'device'
-PURPOSE_BACKEND_DEL = 'backend-del'
-# A second device_del, sent only when the first one answered the NIC unplug defect: its answer tells the outcome.
-PURPOSE_UNPLUG_FOLLOW_UP = 'unplug-follow-up'
-LABEL = {KIND_DISK: 'disk', 'nic': 'NIC'}
-
-
-class Step(NamedTuple):
-    execute: str
-    arguments: dict
-    purpose: str
-    device_id: str
-    when: Optional[str] = None   # the condition a conditional step is sent under; None: always
-
-    @property
-    def command(self) -> dict:
-        return {'execute': self.execute, 'arguments': self.arguments}
+from ._steps import PURPOSE_UNPLUG, Step
+from ._vm_state import VMState
 
 
 class Plan(NamedTuple):
@@ -57,38 +40,23 @@ class Plan(NamedTuple):
 
 
 def _label(spec_or_device) -> str:
-    return '%s %s' % (LABEL[spec_or_device.kind], spec_or_device.id)
+    return kind_named(spec_or_device.kind).describe(spec_or_device.id)
 
 
 def differences(current: CurrentDevice, spec: DeviceSpec) -> List[str]:
     """What differs between a present device and the task, field by field; unknown fields are not guessed."""
-    found = []
-
-    def compare(name, have, want):
-        if want is not None and have is not None and have != want:
-            found.append('%s: %r -> %r' % (name, have, want))
-
-    compare('addr', None if current.slot is None else '0x%x' % current.slot, None if spec.slot is None else '0x%x' % spec.slot)
-    compare('bus', current.bus, spec.bus)
-    options = current.options
-    if spec.kind == KIND_DISK:
-        if not VMState.same_image(current.path, spec.path):
-            compare('path', current.path, os.path.realpath(spec.path))
-        compare('read_only', options.get('read_only'), spec.read_only)
-        if current.source != SOURCE_COLD:
-            compare('direct', options.get('direct'), spec.direct)
-            compare('aio', options.get('aio'), spec.aio)
-        compare('serial', options.get('serial'), spec.serial)
-    else:
-        compare('ifname', current.ifname, spec.ifname)
-        compare('mac', options.get('mac'), spec.mac)
+    found: List[str] = []
+    _compare(found, 'addr', None if current.slot is None else '0x%x' % current.slot,
+             None if spec.slot is None else '0x%x' % spec.slot)
+    _compare(found, 'bus', current.bus, spec.bus)
+    kind_named(spec.kind).differences(current, spec, found)
     return found
 
 
 def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
     """:raises DeviceInputError: the task cannot be met safely; nothing must be sent."""
     current = state.devices.get(spec.id)
-    before = current.view() if current else None
+    before = view_of(current) if current else None
     if current is not None and current.kind != spec.kind:
         raise DeviceInputError('id %s is already used by %s; disks and NICs of a VM share one id space (a disk backend '
                                'plugged as a NIC, or the reverse, kills StratoVirt): choose another id'
@@ -113,8 +81,7 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
         _check_may_unplug(current, spec, 'replace it')
         unplug = unplug_steps(state, current)
     plug, entry, auto = _plug_steps(state, spec, replacing=current)
-    after = CurrentDevice(spec.id, spec.kind, entry.slot, path=entry.path, ifname=entry.ifname, options=entry.options,
-                          bus=entry.bus).view()
+    after = view_of(CurrentDevice.from_entry(entry))
     return Plan(cleanup + unplug + plug, before, after, entry, auto, resume=spec.id in state.leftovers and not micro,
                 device_id=spec.id)
 
@@ -133,16 +100,14 @@ def plan_all(state: VMState, specs: List[DeviceSpec], exclusive_kinds: Sequence[
         declared = {spec.id for spec in specs}
         for device in list(projected.devices.values()):
             if device.kind in exclusive_kinds and device.source != SOURCE_COLD and device.id not in declared:
-                plans.append(Plan(unplug_steps(projected, device), device.view(), None, device_id=device.id))
+                plans.append(Plan(unplug_steps(projected, device), view_of(device), None, device_id=device.id))
                 del projected.devices[device.id]
     for spec in specs:
         plan = plan_device(projected, spec)
         plans.append(plan)
         projected.leftovers.pop(spec.id, None)
         if plan.entry is not None:
-            entry = plan.entry
-            projected.devices[spec.id] = CurrentDevice(spec.id, entry.kind, entry.slot, path=entry.path, ifname=entry.ifname,
-                                                       options=entry.options, bus=entry.bus)
+            projected.devices[spec.id] = CurrentDevice.from_entry(plan.entry)
         elif plan.after is None:
             projected.devices.pop(spec.id, None)
     return plans
@@ -156,20 +121,14 @@ def unplug_steps(state: VMState, device: CurrentDevice) -> List[Step]:
 
 
 def micro_unplug_steps(state: VMState, kind: str, device_id: str) -> List[Step]:
-    """``device_del``, and for a NIC on a release with the unplug defect, the second one that tells the outcome."""
-    steps = [Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id)]
-    if kind != KIND_DISK and state.dialect.has_nic_unplug_defect:
-        steps.append(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG_FOLLOW_UP, device_id,
-                          when='the first device_del answers the StratoVirt %s NIC unplug defect (slot and config freed, '
-                               'tap kept)' % state.dialect.release_text))
-    return steps
+    """``device_del``, and what the kind sends after it on this release (the NIC unplug defect's second one)."""
+    return [Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id)] + \
+        kind_named(kind).micro_unplug_follow_ups(state.dialect, device_id)
 
 
 def backend_del_step(kind: str, device_id: str) -> Step:
     """``blockdev-del`` / ``netdev_del`` of a standard VM device's backend."""
-    if kind == KIND_DISK:
-        return Step('blockdev-del', {'node-name': device_id}, PURPOSE_BACKEND_DEL, device_id)
-    return Step('netdev_del', {'id': device_id}, PURPOSE_BACKEND_DEL, device_id)
+    return kind_named(kind).backend_del_step(device_id)
 
 
 def _leftover_backend_steps(state: VMState, spec: DeviceSpec) -> List[Step]:
@@ -198,28 +157,9 @@ def _plug_steps(state: VMState, spec: DeviceSpec, replacing: Optional[CurrentDev
     else:
         bus, auto = _choose_bus(state, spec, others)
         slot = None
-    if spec.kind == KIND_DISK:
-        _check_disk(state, spec, others)
-        aio = spec.aio if spec.aio is not None else dialect.default_aio(spec.direct)
-        options = {'read_only': spec.read_only, 'direct': spec.direct, 'aio': aio}
-        if spec.serial is not None:
-            options['serial'] = spec.serial
-        path = os.path.realpath(spec.path)
-        device = dialect.micro_disk_device(spec.id, slot, spec.serial) if bus is None else \
-            dialect.pci_disk_device(spec.id, bus, spec.serial)
-        steps = [Step('blockdev-add', dialect.disk_backend(spec.id, path, spec.read_only, spec.direct, aio), PURPOSE_BACKEND,
-                      spec.id),
-                 Step('device_add', device, PURPOSE_DEVICE, spec.id)]
-        entry = DeviceEntry(spec.id, 'disk', slot=slot, bus=bus, addr=None if bus is None else '0x0', path=path, options=options)
-    else:
-        _check_nic(state, spec, others)
-        options = {'mac': spec.mac} if spec.mac is not None else {}
-        device = dialect.micro_nic_device(spec.id, slot, spec.mac) if bus is None else \
-            dialect.pci_nic_device(spec.id, bus, spec.mac)
-        steps = [Step('netdev_add', dialect.nic_backend(spec.id, spec.ifname), PURPOSE_BACKEND, spec.id),
-                 Step('device_add', device, PURPOSE_DEVICE, spec.id)]
-        entry = DeviceEntry(spec.id, 'nic', slot=slot, bus=bus, addr=None if bus is None else '0x0', ifname=spec.ifname,
-                            options=options)
+    kind = kind_named(spec.kind)
+    kind.check_plug(state, spec, others)
+    steps, entry = kind.plug(dialect, spec, slot, bus)
     return steps, entry, auto
 
 
@@ -233,21 +173,22 @@ def _check_backend_room(state: VMState, spec: DeviceSpec, others) -> None:
 def _choose_slot(spec: DeviceSpec, others) -> tuple:
     if spec.bus is not None:
         raise DeviceInputError('%s: bus applies to standard VMs; a micro VM has fixed slots, set addr instead' % _label(spec))
-    limit = SLOTS[spec.kind]
+    kind = kind_named(spec.kind)
+    limit = kind.micro_slots
     used = {device.slot: device.id for device in others.values() if device.kind == spec.kind and device.slot is not None}
     if spec.slot is not None:
         if spec.slot >= limit:
             raise DeviceInputError('addr 0x%x of %s is beyond the %d %s slots of a micro VM (0x0-0x%x)'
-                                   % (spec.slot, _label(spec), limit, LABEL[spec.kind], limit - 1))
+                                   % (spec.slot, _label(spec), limit, kind.label, limit - 1))
         if spec.slot in used:
-            taken_by = '%s %s' % (LABEL[spec.kind], used[spec.slot])
+            taken_by = kind.describe(used[spec.slot])
             raise DeviceInputError('addr 0x%x of %s is taken by %s' % (spec.slot, _label(spec), taken_by))
         return spec.slot, False
     for slot in range(limit):
         if slot not in used:
             return slot, True
     holders = ', '.join(used[slot] for slot in sorted(used))
-    raise DeviceInputError('no free %s slot for %s: all %d are taken (%s)' % (LABEL[spec.kind], _label(spec), limit, holders))
+    raise DeviceInputError('no free %s slot for %s: all %d are taken (%s)' % (kind.label, _label(spec), limit, holders))
 
 
 def _choose_bus(state: VMState, spec: DeviceSpec, others) -> tuple:
@@ -270,38 +211,3 @@ def _choose_bus(state: VMState, spec: DeviceSpec, others) -> tuple:
             return port, True
     raise DeviceInputError('no free pcie-root-port for %s (root ports: %s); add root ports to the VM\'s command line '
                            '(-device pcie-root-port,...) or unplug a device' % (_label(spec), ports))
-
-
-def _check_disk(state: VMState, spec: DeviceSpec, others) -> None:
-    dialect = state.dialect
-    for device in others.values():
-        # By file identity: a hard link or symlink to an attached image (the rootfs above all) is that image.
-        if state.same_image(device.path, spec.path):
-            what = 'the VM\'s own cold-plugged disk' if device.source == SOURCE_COLD else 'already plugged as'
-            raise DeviceInputError('image %s of %s is %s %s; an image must not be attached twice (and never the VM\'s '
-                                   'boot/rootfs image)' % (spec.path, _label(spec), what, device.id))
-    if spec.aio is not None and not dialect.knows_aio:
-        raise DeviceInputError('disk %s: aio needs StratoVirt 2.3.0 or later; this VM runs %s: leave aio unset'
-                               % (spec.id, dialect.release_text))
-    if dialect.requires_aio_with_direct and spec.aio == 'off' and spec.direct:
-        raise DeviceInputError('disk %s: StratoVirt %s refuses aio=off with direct=true; use aio=native (default) or '
-                               'direct=false' % (spec.id, dialect.release_text))
-    if spec.aio == 'native' and not spec.direct:
-        raise DeviceInputError('disk %s: aio=native needs direct=true' % spec.id)
-    if spec.serial is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
-        raise DeviceInputError('disk %s: a micro VM honours serial from StratoVirt 2.5.0; this VM runs %s and would '
-                               'ignore it: leave serial unset' % (spec.id, dialect.release_text))
-
-
-def _check_nic(state: VMState, spec: DeviceSpec, others) -> None:
-    dialect = state.dialect
-    for device in others.values():
-        if device.ifname == spec.ifname:
-            raise DeviceInputError('tap %s of %s is already used by NIC %s of this VM' % (spec.ifname, _label(spec), device.id))
-    if spec.ifname in state.held_after_unplug:
-        raise DeviceInputError('tap %s is still held by this VM after NIC %s was unplugged (a StratoVirt %s defect): it '
-                               'cannot be plugged again until the VM restarts; use another tap'
-                               % (spec.ifname, state.held_after_unplug[spec.ifname], dialect.release_text))
-    if spec.mac is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
-        raise DeviceInputError('NIC %s: a micro VM honours mac from StratoVirt 2.5.0; this VM runs %s and would ignore '
-                               'it: leave mac unset' % (spec.id, dialect.release_text))

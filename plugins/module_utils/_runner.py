@@ -14,9 +14,10 @@ from typing import List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ._device_spec import AIO_CHOICES, KIND_DISK, KIND_NIC, DeviceSpec, check_no_control_characters, spec_from_params
+from ._device_spec import DeviceSpec, check_no_control_characters
 from ._error_root import CollectionError
 from ._errors import DeviceInputError
+from ._kinds import all_kinds, kind_named, spec_from_params, view_of
 from ._planner import Plan, plan_all
 from ._preflight import check_host_inputs, check_not_shared
 from ._qmp import qmp_session
@@ -37,25 +38,12 @@ DEVICE_ARGS = dict(
     on_change=dict(type='str', default='fail', choices=['fail', 'replace']),
     allow_cold_unplug=dict(type='bool', default=False),
 )
-DISK_ARGS = dict(
-    path=dict(type='path'),
-    read_only=dict(type='bool', default=False),
-    direct=dict(type='bool', default=True),
-    aio=dict(type='str', choices=list(AIO_CHOICES)),
-    serial=dict(type='str'),
-)
-NIC_ARGS = dict(
-    ifname=dict(type='str'),
-    mac=dict(type='str'),
-    create_tap=dict(type='bool', default=False),
-)
 SESSION_ARGS = dict(
     wait_timeout=dict(type='float', default=30.0),
     exclusive=dict(type='bool', default=False),
 )
 MACHINE_NAMES = {'microvm': MACHINE_MICRO, 'q35': MACHINE_STANDARD, 'virt': MACHINE_STANDARD,
                  'standard': MACHINE_STANDARD}  # the last: the simulator's --machine
-LIST_OPTIONS = {KIND_DISK: 'disks', KIND_NIC: 'nics'}
 # Replies a peer's session waits for around its guest-acknowledged unplug: greeting, version, probe, device_del, backend.
 LOCK_REPLIES = 5
 MAX_SECONDS = 86400  # a day: more is a typo, and far more overflows the clock
@@ -63,7 +51,7 @@ MAX_SECONDS = 86400  # a day: more is a typo, and far more overflows the clock
 
 def _device_options(kind: str) -> dict:
     options = dict(DEVICE_ARGS)
-    options.update(DISK_ARGS if kind == KIND_DISK else NIC_ARGS)
+    options.update(kind_named(kind).options)
     return options
 
 
@@ -72,7 +60,7 @@ def argument_spec(kind: str) -> dict:
     spec = dict(CONNECTION_ARGS)
     spec.update(SESSION_ARGS)
     spec.update(_device_options(kind))
-    spec[LIST_OPTIONS[kind]] = _list_option(kind)
+    spec[kind_named(kind).list_option] = _list_option(kind)
     return spec
 
 
@@ -137,7 +125,7 @@ class DeviceTask:
     def __init__(self, module: AnsibleModule, kinds: Tuple[str, ...]) -> None:
         self.module = module
         self.kinds = kinds
-        self.list_options = [LIST_OPTIONS[kind] for kind in kinds]
+        self.list_options = [kind_named(kind).list_option for kind in kinds]
         self.listed = len(kinds) > 1 or module.params.get(self.list_options[0]) is not None
         self.applier = None
         self.state = None
@@ -161,7 +149,7 @@ class DeviceTask:
         params = self.module.params
         if not self.listed:
             return [spec_from_params(self.kinds[0], params)]
-        specs = [spec_from_params(kind, item) for kind in self.kinds for item in params.get(LIST_OPTIONS[kind]) or []]
+        specs = [spec_from_params(kind, item) for kind in self.kinds for item in params.get(kind_named(kind).list_option) or []]
         seen = set()
         for spec in specs:
             if spec.id in seen:
@@ -240,7 +228,7 @@ class DeviceTask:
 
     def _now(self, plan: Plan) -> Optional[dict]:
         device = self.state.devices.get(plan.device_id) if self.state is not None else None
-        return device.view() if device is not None else None
+        return view_of(device) if device is not None else None
 
     def _split_commands(self, devices: List[dict]) -> None:
         by_id = {}
@@ -254,7 +242,7 @@ class DeviceTask:
 
 def run_device_module(kind: str) -> None:
     """``main()`` of stratovirt_disk and stratovirt_nic."""
-    list_option = LIST_OPTIONS[kind]
+    list_option = kind_named(kind).list_option
     single = [name for name in _device_options(kind) if name != 'id']
     module = AnsibleModule(argument_spec=argument_spec(kind), supports_check_mode=True,
                            mutually_exclusive=[(list_option, name) for name in ['id'] + single],
@@ -266,7 +254,8 @@ def run_devices_module() -> None:
     """``main()`` of stratovirt_devices: the disks and the NICs of a VM in one call."""
     spec = dict(CONNECTION_ARGS)
     spec.update(SESSION_ARGS)
-    for kind in (KIND_DISK, KIND_NIC):
-        spec[LIST_OPTIONS[kind]] = _list_option(kind)
+    names = tuple(kind.name for kind in all_kinds())
+    for name in names:
+        spec[kind_named(name).list_option] = _list_option(name)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    DeviceTask(module, (KIND_DISK, KIND_NIC)).run()
+    DeviceTask(module, names).run()

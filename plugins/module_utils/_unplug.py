@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from ._device_record import DeviceEntry
 from ._errors import DeviceApplyError
-from ._planner import PURPOSE_UNPLUG, Step
+from ._kinds import kind_named
+from ._steps import PURPOSE_UNPLUG, Step
 from ._qmp_errors import QMPCommandError, QMPError, QMPTimeoutError
 from ._stratovirt import MACHINE_MICRO
 
@@ -50,9 +51,9 @@ class UnplugMixin:
                 self.notes.append('%s was already gone from the VM' % device_id)
                 current = self.state.devices.get(device_id)
                 self._forget(device_id)
-                if current is not None and current.ifname in self.state.taps:
-                    # An unplug cut before its answer: 2.5.0 kept the tap, which no other NIC may take now.
-                    self._keep_tap_held(device_id, current)
+                if current is not None and kind_named(current.kind).host_holds(self.state, current):
+                    # An unplug cut before its answer: what the VM still holds (2.5.0: the tap) no other device may take.
+                    self._keep_held(device_id, current)
                 return
             if not dialect.is_nic_unplug_defect(exc.desc, device_id):
                 raise self._fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
@@ -81,16 +82,13 @@ class UnplugMixin:
                                        % (device_id, first_answer, exc.desc)) from exc
         current = self.state.devices.get(device_id) or self.state.leftovers.get(device_id)
         self._forget(device_id)
-        self._keep_tap_held(device_id, current)
+        if current is not None:
+            self._keep_held(device_id, current)
 
-    def _keep_tap_held(self, device_id: str, current) -> None:
-        if current is None or not current.ifname or not self.state.dialect.nic_unplug_keeps_tap:
-            return
-        self.state.record.put(DeviceEntry(device_id, 'nic', state='tap-held', slot=current.slot, ifname=current.ifname))
-        self.state.held_after_unplug[current.ifname] = device_id
-        self.notes.append('NIC %s is unplugged but StratoVirt %s keeps its tap %s open until the VM exits; that tap '
-                          'cannot be plugged again in this VM' % (device_id, self.state.dialect.release_text,
-                                                                  current.ifname))
+    def _keep_held(self, device_id: str, device) -> None:
+        note = kind_named(device.kind).keep_after_unplug(self.state, device_id, device)
+        if note:
+            self.notes.append(note)
 
     # -- standard VM ------------------------------------------------------
 
@@ -99,7 +97,7 @@ class UnplugMixin:
         dialect = self.state.dialect
         if current is not None and current.pending and not dialect.unplug_has_busy_check:
             # 2.1.0 has no busy check: a second press during a Linux guest's 5 s grace period would cancel it.
-            if not self._host_still_holds(current):
+            if not kind_named(current.kind).host_holds(self.state, current):
                 self.notes.append('the guest had completed the pending unplug of %s' % device_id)
             else:
                 self._await_guest(device_id)
@@ -120,11 +118,6 @@ class UnplugMixin:
         self._mark_pending(device_id)
         self._await_guest(device_id)
         self.state.devices.pop(device_id, None)
-
-    def _host_still_holds(self, device) -> bool:
-        if device.path:
-            return self.state.holds_image(device.path)
-        return device.ifname in self.state.taps
 
     def _await_guest(self, device_id: str) -> None:
         try:
@@ -159,11 +152,7 @@ class UnplugMixin:
             if not self.state.dialect.is_backend_absent(exc.desc, step.device_id):
                 raise self._fail(step, exc, 'the device is gone but its backend is still registered') from exc
         self._forget(step.device_id)
-        if step.execute == 'netdev_del' and entry is not None and entry.ifname and self.state.dialect.nic_unplug_keeps_tap:
+        if entry is not None:
             # 2.5.0 keeps the tap of a removed standard VM NIC open; the host view drops this once it is released.
-            self.state.record.put(DeviceEntry(step.device_id, 'nic', state='tap-held', bus=entry.bus, ifname=entry.ifname))
-            self.state.held_after_unplug[entry.ifname] = step.device_id
-            self.notes.append('NIC %s is unplugged but StratoVirt %s keeps its tap %s open until the VM exits; that tap '
-                              'cannot be plugged again in this VM' % (step.device_id, self.state.dialect.release_text,
-                                                                      entry.ifname))
+            self._keep_held(step.device_id, entry)
         self.state.record.save()

@@ -31,8 +31,6 @@ FIRST_NON_STD_FD = 3
 VALUE_OPTIONS = frozenset(('-name', '-kernel', '-initrd', '-append', '-smp', '-m', '-serial', '-chardev', '-mon', '-object',
                            '-global', '-pidfile', '-D', '-incoming', '-cpu', '-numa', '-boot', '-uuid', '-bios', '-mem-path'))
 PARSED_OPTIONS = frozenset(('-drive', '-netdev', '-device', '-machine', '-M', '-qmp'))
-DISK_DRIVERS = frozenset(('virtio-blk-device', 'virtio-blk-pci'))
-NIC_DRIVERS = frozenset(('virtio-net-device', 'virtio-net-pci'))
 FLAG_WORDS = {'on': True, 'true': True, 'yes': True, 'off': False, 'false': False, 'no': False}
 
 
@@ -51,17 +49,6 @@ class OpenImage(NamedTuple):
     path: str
     writable: bool
     direct: bool
-
-
-class ColdPlugged(NamedTuple):
-    """A disk or NIC of a StratoVirt command line (see :func:`cold_plugged_devices`)."""
-    id: str
-    kind: str
-    driver: str
-    path: Optional[str]
-    ifname: Optional[str]
-    read_only: Optional[bool]
-    options: Dict[str, str]
 
 
 # --- the process ---------------------------------------------------------------------------------
@@ -211,6 +198,16 @@ def path_identity(path: Optional[str]) -> Optional[FileIdentity]:
         return None
 
 
+def same_file(left: Optional[str], right: Optional[str]) -> bool:
+    """Whether two paths name one file: by identity (device and inode, or device number), else by real path."""
+    if not left or not right:
+        return False
+    left_id, right_id = path_identity(left), path_identity(right)
+    if left_id is not None and right_id is not None:
+        return left_id == right_id
+    return os.path.realpath(left) == os.path.realpath(right)
+
+
 def open_images(pid: int, identities: Optional[Dict[FileIdentity, str]] = None) -> List[OpenImage]:
     """The regular files and block devices a process holds open: the candidates for its images.
 
@@ -319,7 +316,7 @@ def writers_of(path: str, exclude_pid: int) -> List[int]:
 
 
 # --- the command line ----------------------------------------------------------------------------
-def _parse_props(text: str) -> Tuple[str, Dict[str, str]]:
+def parse_props(text: str) -> Tuple[str, Dict[str, str]]:
     """``word,key=value,flag`` -> ``(word or '', {key: value, flag: ''})``, split on every comma as StratoVirt does."""
     word, props = '', {}
     for index, part in enumerate(text.split(',')):
@@ -331,7 +328,7 @@ def _parse_props(text: str) -> Tuple[str, Dict[str, str]]:
     return word, props
 
 
-def _options_of(argv: List[str]) -> List[Tuple[str, str]]:
+def options_of(argv: List[str]) -> List[Tuple[str, str]]:
     """``(-opt, value)`` pairs of the options read here, spelt ``-opt`` or ``--opt``.
 
     The whole argv is scanned: the simulator's options follow an interpreter, a script and ``--``.
@@ -347,65 +344,13 @@ def _options_of(argv: List[str]) -> List[Tuple[str, str]]:
     return pairs
 
 
-def _backend(kind: str, props: Dict[str, str]) -> Tuple[Optional[str], Optional[str], Optional[bool]]:
-    """``(path, ifname, read_only)`` of a ``-drive`` or ``-netdev``; a missing readonly means off, as in StratoVirt."""
-    if not props:
-        return None, None, None
-    if kind == 'nic':
-        return None, props.get('ifname'), None
-    # An unknown word gives None: StratoVirt would have refused to start with it.
-    return props.get('file'), None, FLAG_WORDS.get(props.get('readonly', 'off').lower())
-
-
-def _without_id(props: Dict[str, str]) -> Dict[str, str]:
-    return {key: value for key, value in props.items() if key != 'id'}
-
-
-def cold_plugged_devices(argv: List[str]) -> List[ColdPlugged]:
-    """The disks and NICs of a StratoVirt command line.
-
-    Each ``-device virtio-blk-device|virtio-blk-pci|virtio-net-device|virtio-net-pci`` gives one entry,
-    joined with the ``-drive`` or ``-netdev`` it names.  A backend no device names is listed too, with
-    driver ``''``: not a device, but its id is taken (adding it again fails) and its image is in use.
-    Firmware drives (``if=pflash``) and other devices are ignored.  Paths are as written: a relative
-    one is relative to the VM's working directory.  ``options`` holds the backend's properties (``file``,
-    ``direct``, ``ifname`` ...) overlaid with the device's (``drive``, ``bus``, ``addr``, ``mac``, ``serial``
-    ...), without ids and leading type words.
-
-    :param argv: the VM's command line.
-    :returns: the devices in command-line order, then the unused backends.
-    """
-    backends: Dict[Tuple[str, str], Dict[str, str]] = {}
-    devices: List[Tuple[str, str, Dict[str, str]]] = []
-    for option, value in _options_of(argv):
-        word, props = _parse_props(value)
-        if option == '-drive' and props.get('if', 'none') != 'pflash':
-            backends[('disk', props.get('id', ''))] = props
-        elif option == '-netdev':
-            backends[('nic', props.get('id', ''))] = props
-        elif option == '-device' and (word in DISK_DRIVERS or word in NIC_DRIVERS):
-            devices.append(('disk' if word in DISK_DRIVERS else 'nic', word, props))
-    found = []
-    used = set()
-    for kind, driver, props in devices:
-        key = (kind, props.get('drive' if kind == 'disk' else 'netdev', ''))
-        used.add(key)
-        backend = backends.get(key, {})
-        options = dict(_without_id(backend), **_without_id(props))
-        found.append(ColdPlugged(props.get('id', ''), kind, driver, *_backend(kind, backend), options))
-    for (kind, backend_id), props in backends.items():
-        if (kind, backend_id) not in used:
-            found.append(ColdPlugged(backend_id, kind, '', *_backend(kind, props), _without_id(props)))
-    return found
-
-
 def root_ports(argv: List[str]) -> List[str]:
     """:param argv: a StratoVirt command line.
     :returns: the ids of its ``-device pcie-root-port`` entries, in order: the buses a standard VM hot-plugs into.
     """
     ports = []
-    for option, value in _options_of(argv):
-        word, props = _parse_props(value)
+    for option, value in options_of(argv):
+        word, props = parse_props(value)
         if option == '-device' and word == 'pcie-root-port' and props.get('id'):
             ports.append(props['id'])
     return ports
@@ -416,9 +361,9 @@ def machine_type(argv: List[str]) -> Optional[str]:
     :returns: the type of the last ``-machine``/``-M`` (``microvm``, ``q35``, ``virt``, or its ``type=``), or None.
     """
     found = None
-    for option, value in _options_of(argv):
+    for option, value in options_of(argv):
         if option in ('-machine', '-M'):
-            word, props = _parse_props(value)
+            word, props = parse_props(value)
             found = word or props.get('type') or found
     return found
 
@@ -427,8 +372,8 @@ def qmp_socket_path(argv: List[str]) -> Optional[str]:
     """:param argv: a StratoVirt command line.
     :returns: the path of the first ``-qmp unix:<path>[,server,nowait]`` as written, or None.
     """
-    for option, value in _options_of(argv):
-        word = _parse_props(value)[0]
+    for option, value in options_of(argv):
+        word = parse_props(value)[0]
         if option == '-qmp' and word.startswith('unix:'):
             return word[len('unix:'):]
     return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.stratovirt.qmp.plugins.module_utils._device_record import DeviceRecord
-from ansible_collections.stratovirt.qmp.plugins.module_utils._device_spec import spec_from_params
+from ansible_collections.stratovirt.qmp.plugins.module_utils._kinds import spec_from_params
 from ansible_collections.stratovirt.qmp.plugins.module_utils._errors import DeviceInputError
 from ansible_collections.stratovirt.qmp.plugins.module_utils._planner import plan_device
 from ansible_collections.stratovirt.qmp.plugins.module_utils._stratovirt import MACHINE_MICRO, Dialect

@@ -16,8 +16,9 @@ import time
 
 import pytest
 
+from ansible_collections.stratovirt.qmp.plugins.module_utils._cold_plug import ColdPlugged, cold_plugged_devices
 from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_process import (
-    ColdPlugged, OpenImage, ProcessIdentity, VMProcessError, cold_plugged_devices, command_line, held_taps,
+    OpenImage, ProcessIdentity, VMProcessError, command_line, held_taps,
     identity_alive, machine_type, open_images, parse_stat, peer_pid, process_identity, qmp_socket_path, writers_of)
 
 ROOTFS_CMDLINE = ['-drive', 'file=IMG,id=rootfs,readonly=off,direct=off', '-device', 'virtio-blk-device,drive=rootfs,id=rootfs']

@@ -1,0 +1,68 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The devices a StratoVirt command line cold-plugs, read with each kind's drivers and backend option.
+
+Private to the stratovirt.qmp collection: may change in any release.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, NamedTuple, Optional, Tuple
+
+from ._kinds import all_kinds, kind_named
+from ._vm_process import options_of, parse_props
+
+
+class ColdPlugged(NamedTuple):
+    """A device of a StratoVirt command line (see :func:`cold_plugged_devices`)."""
+    id: str
+    kind: str
+    driver: str
+    path: Optional[str]
+    ifname: Optional[str]
+    read_only: Optional[bool]
+    options: Dict[str, str]
+
+
+def _without_id(props: Dict[str, str]) -> Dict[str, str]:
+    return {key: value for key, value in props.items() if key != 'id'}
+
+
+def cold_plugged_devices(argv: List[str]) -> List[ColdPlugged]:
+    """The devices of a StratoVirt command line, of every kind the registry knows.
+
+    Each ``-device`` with a driver of a kind (``virtio-blk-device`` ... ``virtio-net-pci``) gives one entry,
+    joined with the backend (``-drive``, ``-netdev``) it names.  A backend no device names is listed too, with
+    driver ``''``: not a device, but its id is taken (adding it again fails) and its image is in use.
+    Backends a kind does not want (firmware drives, ``if=pflash``) and other devices are ignored.  Paths are as
+    written: a relative one is relative to the VM's working directory.  ``options`` holds the backend's
+    properties (``file``, ``direct``, ``ifname`` ...) overlaid with the device's (``drive``, ``bus``, ``addr``,
+    ``mac``, ``serial`` ...), without ids and leading type words.
+
+    :param argv: the VM's command line.
+    :returns: the devices in command-line order, then the unused backends.
+    """
+    kinds = all_kinds()
+    backends: Dict[Tuple[str, str], Dict[str, str]] = {}
+    devices = []
+    for option, value in options_of(argv):
+        word, props = parse_props(value)
+        for kind in kinds:
+            if option == kind.cold_backend_option and kind.cold_backend_wanted(props):
+                backends[(kind.name, props.get('id', ''))] = props
+            elif option == '-device' and word in kind.cold_drivers:
+                devices.append((kind, word, props))
+    found = []
+    used = set()
+    for kind, driver, props in devices:
+        key = (kind.name, props.get(kind.cold_link, ''))
+        used.add(key)
+        backend = backends.get(key, {})
+        options = dict(_without_id(backend), **_without_id(props))
+        parsed = kind.cold_backend(backend) if backend else (None, None, None)
+        found.append(ColdPlugged(props.get('id', ''), kind.name, driver, *parsed, options))
+    for (name, backend_id), props in backends.items():
+        if (name, backend_id) not in used:
+            parsed = kind_named(name).cold_backend(props) if props else (None, None, None)
+            found.append(ColdPlugged(backend_id, name, '', *parsed, _without_id(props)))
+    return found

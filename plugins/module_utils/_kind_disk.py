@@ -1,0 +1,187 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The disk kind: a virtio-blk device over a ``blockdev-add`` backend of an image file or block device.
+
+Private to the stratovirt.qmp collection: may change in any release.
+Everything disk-specific is here: options, checks, plan steps, host confirmation, cold-plug parsing, view.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from typing import Any, Dict, List, Optional
+
+from ._device import SOURCE_COLD, CurrentDevice
+from ._device_record import DeviceEntry
+from ._device_spec import DeviceSpec
+from ._errors import DeviceInputError
+from ._kind_base import DeviceKind, compare
+from ._steps import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_DEVICE, Step
+from ._stratovirt import MACHINE_MICRO, MICRO_DISK_SLOTS
+from ._vm_process import FLAG_WORDS, path_identity, same_file
+
+AIO_CHOICES = ('off', 'native', 'threads', 'iouring')
+SERIAL_PATTERN = re.compile(r'[\x21-\x7e]{1,20}')
+
+
+class Disk(DeviceKind):
+    name = 'disk'
+    label = 'disk'
+    list_option = 'disks'
+    module = 'stratovirt_disk'
+    options = dict(
+        path=dict(type='path'),
+        read_only=dict(type='bool', default=False),
+        direct=dict(type='bool', default=True),
+        aio=dict(type='str', choices=list(AIO_CHOICES)),
+        serial=dict(type='str'),
+    )
+    string_options = ('path', 'aio', 'serial')
+    micro_slots = MICRO_DISK_SLOTS
+    free_key = 'disk_slots'
+    held_noun = 'image'
+    cold_backend_option = '-drive'
+    cold_drivers = frozenset(('virtio-blk-device', 'virtio-blk-pci'))
+    cold_link = 'drive'
+
+    # -- the task's options -------------------------------------------
+
+    def read(self, spec: DeviceSpec, params: Dict[str, Any]) -> DeviceSpec:
+        spec = spec._replace(path=params.get('path'), read_only=bool(params.get('read_only')),
+                             direct=params.get('direct', True) is not False, aio=params.get('aio'), serial=params.get('serial'))
+        if spec.state == 'present' and not spec.path:
+            raise DeviceInputError('disk %s: path is required with state=present' % spec.id)
+        if spec.path and not os.path.isabs(spec.path):
+            raise DeviceInputError('disk %s: path %r must be absolute (a relative path would be read from the module\'s '
+                                   'temporary directory, not from the playbook\'s)' % (spec.id, spec.path))
+        if spec.aio is not None and spec.aio not in AIO_CHOICES:
+            raise DeviceInputError('disk %s: aio must be one of %s' % (spec.id, ', '.join(AIO_CHOICES)))
+        if spec.serial is not None and not SERIAL_PATTERN.fullmatch(spec.serial):
+            raise DeviceInputError('disk %s: serial must be 1-20 printable ASCII characters without spaces (virtio-blk '
+                                   'keeps 20)' % spec.id)
+        return spec
+
+    def check_host(self, spec: DeviceSpec) -> None:
+        try:
+            mode = os.stat(spec.path).st_mode
+        except FileNotFoundError:
+            raise DeviceInputError('image %s of disk %s does not exist' % (spec.path, spec.id)) from None
+        except OSError as exc:
+            raise DeviceInputError('image %s of disk %s cannot be read: %s' % (spec.path, spec.id, exc.strerror)) from exc
+        if stat.S_ISDIR(mode):
+            raise DeviceInputError('image %s of disk %s is a directory; give an image file or a block device'
+                                   % (spec.path, spec.id))
+        if not (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
+            raise DeviceInputError('image %s of disk %s is neither a regular file nor a block device' % (spec.path, spec.id))
+
+    def exclusive_file(self, spec: DeviceSpec) -> Optional[str]:
+        return spec.path
+
+    # -- planning -----------------------------------------------------
+
+    def differences(self, current: CurrentDevice, spec: DeviceSpec, found: List[str]) -> None:
+        options = current.options
+        if not same_file(current.path, spec.path):
+            compare(found, 'path', current.path, os.path.realpath(spec.path))
+        compare(found, 'read_only', options.get('read_only'), spec.read_only)
+        if current.source != SOURCE_COLD:
+            # The command line does not say how a cold-plugged image was opened beyond readonly.
+            compare(found, 'direct', options.get('direct'), spec.direct)
+            compare(found, 'aio', options.get('aio'), spec.aio)
+        compare(found, 'serial', options.get('serial'), spec.serial)
+
+    def check_plug(self, state, spec: DeviceSpec, others: Dict[str, CurrentDevice]) -> None:
+        dialect = state.dialect
+        for device in others.values():
+            # By file identity: a hard link or symlink to an attached image (the rootfs above all) is that image.
+            if same_file(device.path, spec.path):
+                what = 'the VM\'s own cold-plugged disk' if device.source == SOURCE_COLD else 'already plugged as'
+                raise DeviceInputError('image %s of %s is %s %s; an image must not be attached twice (and never the '
+                                       'VM\'s boot/rootfs image)' % (spec.path, self.describe(spec.id), what, device.id))
+        if spec.aio is not None and not dialect.knows_aio:
+            raise DeviceInputError('disk %s: aio needs StratoVirt 2.3.0 or later; this VM runs %s: leave aio unset'
+                                   % (spec.id, dialect.release_text))
+        if dialect.requires_aio_with_direct and spec.aio == 'off' and spec.direct:
+            raise DeviceInputError('disk %s: StratoVirt %s refuses aio=off with direct=true; use aio=native (default) or '
+                                   'direct=false' % (spec.id, dialect.release_text))
+        if spec.aio == 'native' and not spec.direct:
+            raise DeviceInputError('disk %s: aio=native needs direct=true' % spec.id)
+        if spec.serial is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
+            raise DeviceInputError('disk %s: a micro VM honours serial from StratoVirt 2.5.0; this VM runs %s and would '
+                                   'ignore it: leave serial unset' % (spec.id, dialect.release_text))
+
+    def plug(self, dialect, spec: DeviceSpec, slot: Optional[int], bus: Optional[str]):
+        aio = spec.aio if spec.aio is not None else dialect.default_aio(spec.direct)
+        options = {'read_only': spec.read_only, 'direct': spec.direct, 'aio': aio}
+        if spec.serial is not None:
+            options['serial'] = spec.serial
+        path = os.path.realpath(spec.path)
+        device = dialect.micro_disk_device(spec.id, slot, spec.serial) if bus is None else \
+            dialect.pci_disk_device(spec.id, bus, spec.serial)
+        steps = [Step('blockdev-add', dialect.disk_backend(spec.id, path, spec.read_only, spec.direct, aio), PURPOSE_BACKEND,
+                      spec.id),
+                 Step('device_add', device, PURPOSE_DEVICE, spec.id)]
+        entry = DeviceEntry(spec.id, self.name, slot=slot, bus=bus, addr=None if bus is None else '0x0', path=path,
+                            options=options)
+        return steps, entry
+
+    def backend_del_step(self, device_id: str) -> Step:
+        return Step('blockdev-del', {'node-name': device_id}, PURPOSE_BACKEND_DEL, device_id)
+
+    # -- the host view --------------------------------------------------
+
+    def host_holds(self, state, device) -> bool:
+        return state.holds_image(device.path)
+
+    def attached_at_device_add(self, state, entry: DeviceEntry) -> bool:
+        # Up to 2.1 the image is opened at device_add; later releases open it at blockdev-add already.
+        return not state.dialect.opens_image_at_blockdev_add
+
+    def adopt(self, state, spec: DeviceSpec) -> Optional[DeviceEntry]:
+        if spec.path and state.holds_image(spec.path) \
+                and not any(same_file(device.path, spec.path) for device in state.devices.values()):
+            return DeviceEntry(spec.id, self.name, path=os.path.realpath(spec.path))
+        return None
+
+    def cold_backend(self, props: Dict[str, str]):
+        # An unknown word gives None: StratoVirt would have refused to start with it.
+        return props.get('file'), None, FLAG_WORDS.get(props.get('readonly', 'off').lower())
+
+    def cold_backend_wanted(self, props: Dict[str, str]) -> bool:
+        return props.get('if', 'none') != 'pflash'   # firmware, not a disk
+
+    def cold_device(self, state, cold, slot: Optional[int], bus: Optional[str]) -> Optional[CurrentDevice]:
+        path = state.cold_image_path(cold.path)
+        if path is None:
+            return None
+        return CurrentDevice(cold.id, self.name, slot, path=path, options={'read_only': bool(cold.read_only)},
+                             source=SOURCE_COLD, bus=bus)
+
+    def unexplained(self, state, argv: List[str]) -> List[str]:
+        found = []
+        known_paths = {device.path for device in state.devices.values() if device.path}
+        known_paths.update(entry.path for entry in state.leftovers.values() if entry.path)
+        command_line = ' '.join(argv)
+        for path in state.images:
+            # Files named on the command line (serial log, firmware ...) are the VM's own, not devices.
+            if path not in known_paths and path not in command_line:
+                found.append('the VM holds %s open, but no known device uses it (plugged by hand, or by a run whose '
+                             'record was lost)' % path)
+        names = {}
+        for path in state.images:
+            names.setdefault(path_identity(path) or path, []).append(path)
+        for paths in names.values():
+            if len(paths) > 1:
+                found.append('the VM holds one file open under several names (%s): one image is attached twice'
+                             % ', '.join(paths))
+        return found
+
+    # -- what the user sees ---------------------------------------------
+
+    def view_fields(self, device: CurrentDevice) -> Dict[str, Any]:
+        return {'path': device.path}
+
+
+KIND = Disk()

@@ -1,0 +1,184 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The NIC kind: a virtio-net device over a ``netdev_add`` backend of a host tap.
+
+Private to the stratovirt.qmp collection: may change in any release.
+Everything NIC-specific is here, the StratoVirt 2.5.0 tap kept after an unplug included.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Dict, List, Optional
+
+from ._device import SOURCE_COLD, SOURCE_RECORD, CurrentDevice
+from ._device_record import DeviceEntry
+from ._device_spec import DeviceSpec
+from ._errors import DeviceInputError
+from ._kind_base import DeviceKind, compare
+from ._steps import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_DEVICE, PURPOSE_UNPLUG_FOLLOW_UP, Step
+from ._stratovirt import MACHINE_MICRO, MICRO_NIC_SLOTS
+
+MAC_PATTERN = re.compile(r'[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}')
+# Linux interface names: at most 15 bytes, no '/', no white space, not '.' or '..'.
+IFNAME_PATTERN = re.compile(r'(?!\.{1,2}\Z)[^/\s:]{1,15}')
+SYS_CLASS_NET = '/sys/class/net'
+IFF_TAP = 0x0002
+TAP_HELD = 'tap-held'
+
+
+class Nic(DeviceKind):
+    name = 'nic'
+    label = 'NIC'
+    list_option = 'nics'
+    module = 'stratovirt_nic'
+    options = dict(
+        ifname=dict(type='str'),
+        mac=dict(type='str'),
+        create_tap=dict(type='bool', default=False),
+    )
+    string_options = ('ifname', 'mac')
+    micro_slots = MICRO_NIC_SLOTS
+    free_key = 'nic_slots'
+    held_noun = 'tap'
+    cold_backend_option = '-netdev'
+    cold_drivers = frozenset(('virtio-net-device', 'virtio-net-pci'))
+    cold_link = 'netdev'
+
+    # -- the task's options -------------------------------------------
+
+    def read(self, spec: DeviceSpec, params: Dict[str, Any]) -> DeviceSpec:
+        spec = spec._replace(ifname=params.get('ifname'), mac=params.get('mac'), create_tap=bool(params.get('create_tap')))
+        if spec.state == 'present' and not spec.ifname:
+            raise DeviceInputError('NIC %s: ifname (the host tap) is required with state=present' % spec.id)
+        if spec.ifname is not None and not IFNAME_PATTERN.fullmatch(spec.ifname):
+            raise DeviceInputError('NIC %s: ifname %r is not a valid interface name (at most 15 characters, no "/", ":" or '
+                                   'spaces)' % (spec.id, spec.ifname))
+        if spec.mac is not None and not MAC_PATTERN.fullmatch(spec.mac):
+            raise DeviceInputError('NIC %s: mac %r must be six hexadecimal pairs separated by ":", like 52:54:00:12:34:56'
+                                   % (spec.id, spec.mac))
+        return spec
+
+    def check_host(self, spec: DeviceSpec) -> None:
+        interface = os.path.join(SYS_CLASS_NET, spec.ifname)
+        if not os.path.lexists(interface):
+            if spec.create_tap:
+                return
+            raise DeviceInputError('tap %s of NIC %s does not exist on this host: create it first (ip tuntap add dev %s '
+                                   'mode tap) or set create_tap=true to let StratoVirt create it'
+                                   % (spec.ifname, spec.id, spec.ifname))
+        # A tun/tap interface has tun_flags (IFF_TAP set for a tap); lo, a bridge, a physical NIC have none.
+        try:
+            with open(os.path.join(interface, 'tun_flags'), encoding='ascii') as handle:
+                flags = int(handle.read().strip(), 16)
+        except (OSError, ValueError):
+            flags = None
+        if flags is None or not flags & IFF_TAP:
+            what = 'a tun device' if flags is not None else 'loopback, bridge, physical NIC or the like'
+            raise DeviceInputError('ifname %s of NIC %s is a host interface that is not a tap (%s); give a tap (ip tuntap '
+                                   'add dev NAME mode tap), or a name no interface has, with create_tap=true'
+                                   % (spec.ifname, spec.id, what))
+
+    # -- planning -----------------------------------------------------
+
+    def differences(self, current: CurrentDevice, spec: DeviceSpec, found: List[str]) -> None:
+        compare(found, 'ifname', current.ifname, spec.ifname)
+        compare(found, 'mac', current.options.get('mac'), spec.mac)
+
+    def check_plug(self, state, spec: DeviceSpec, others: Dict[str, CurrentDevice]) -> None:
+        dialect = state.dialect
+        for device in others.values():
+            if device.ifname == spec.ifname:
+                raise DeviceInputError('tap %s of %s is already used by NIC %s of this VM'
+                                       % (spec.ifname, self.describe(spec.id), device.id))
+        if spec.ifname in state.held_after_unplug:
+            raise DeviceInputError('tap %s is still held by this VM after NIC %s was unplugged (a StratoVirt %s defect): it '
+                                   'cannot be plugged again until the VM restarts; use another tap'
+                                   % (spec.ifname, state.held_after_unplug[spec.ifname], dialect.release_text))
+        if spec.mac is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
+            raise DeviceInputError('NIC %s: a micro VM honours mac from StratoVirt 2.5.0; this VM runs %s and would ignore '
+                                   'it: leave mac unset' % (spec.id, dialect.release_text))
+
+    def plug(self, dialect, spec: DeviceSpec, slot: Optional[int], bus: Optional[str]):
+        options = {'mac': spec.mac} if spec.mac is not None else {}
+        device = dialect.micro_nic_device(spec.id, slot, spec.mac) if bus is None else \
+            dialect.pci_nic_device(spec.id, bus, spec.mac)
+        steps = [Step('netdev_add', dialect.nic_backend(spec.id, spec.ifname), PURPOSE_BACKEND, spec.id),
+                 Step('device_add', device, PURPOSE_DEVICE, spec.id)]
+        entry = DeviceEntry(spec.id, self.name, slot=slot, bus=bus, addr=None if bus is None else '0x0', ifname=spec.ifname,
+                            options=options)
+        return steps, entry
+
+    def micro_unplug_follow_ups(self, dialect, device_id: str) -> List[Step]:
+        if not dialect.has_nic_unplug_defect:
+            return []
+        return [Step('device_del', {'id': device_id}, PURPOSE_UNPLUG_FOLLOW_UP, device_id,
+                     when='the first device_del answers the StratoVirt %s NIC unplug defect (slot and config freed, '
+                          'tap kept)' % dialect.release_text)]
+
+    def backend_del_step(self, device_id: str) -> Step:
+        return Step('netdev_del', {'id': device_id}, PURPOSE_BACKEND_DEL, device_id)
+
+    # -- the host view --------------------------------------------------
+
+    def host_holds(self, state, device) -> bool:
+        return device.ifname in state.taps
+
+    def attached_at_device_add(self, state, entry: DeviceEntry) -> bool:
+        # Every release attaches the tap at device_add, unless the tap is one an earlier unplug left held.
+        return not any(other.state == TAP_HELD and other.ifname == entry.ifname for other in state.record.devices.values())
+
+    def adopt(self, state, spec: DeviceSpec) -> Optional[DeviceEntry]:
+        if spec.ifname not in state.taps or any(device.ifname == spec.ifname for device in state.devices.values()) \
+                or spec.ifname in state.held_after_unplug:
+            return None
+        if state.dialect.nic_unplug_keeps_tap and spec.state == 'present':
+            # 2.5.0 keeps the tap of an unplugged NIC: a held tap no record explains does not prove a NIC.
+            raise DeviceInputError(
+                'tap %s of NIC %s is held by the VM, but the device record does not say by which device; StratoVirt '
+                '%s keeps the tap of an unplugged NIC until the VM exits, so that does not tell whether NIC %s is '
+                'attached. Unplug it first (state=absent with ifname %s; the tap then stays held until the VM '
+                'restarts), or use another tap' % (spec.ifname, spec.id, state.dialect.release_text, spec.id, spec.ifname))
+        return DeviceEntry(spec.id, self.name, ifname=spec.ifname)
+
+    def cold_backend(self, props: Dict[str, str]):
+        return None, props.get('ifname'), None
+
+    def cold_device(self, state, cold, slot: Optional[int], bus: Optional[str]) -> Optional[CurrentDevice]:
+        if cold.ifname not in state.taps:
+            return None
+        return CurrentDevice(cold.id, self.name, slot, ifname=cold.ifname, source=SOURCE_COLD, bus=bus)
+
+    def keep_after_unplug(self, state, device_id: str, device) -> Optional[str]:
+        # 2.5.0 keeps the tap of an unplugged NIC open until the VM exits: no other NIC may take it meanwhile.
+        if not device.ifname or not state.dialect.nic_unplug_keeps_tap:
+            return None
+        state.record.put(DeviceEntry(device_id, self.name, state=TAP_HELD, slot=device.slot, bus=device.bus,
+                                     ifname=device.ifname))
+        state.held_after_unplug[device.ifname] = device_id
+        return ('NIC %s is unplugged but StratoVirt %s keeps its tap %s open until the VM exits; that tap cannot be '
+                'plugged again in this VM' % (device_id, state.dialect.release_text, device.ifname))
+
+    def recall_retained(self, state, entry: DeviceEntry) -> None:
+        if entry.ifname in state.taps:
+            state.held_after_unplug[entry.ifname] = entry.id
+        else:
+            state.record.remove(entry.id)
+
+    def unexplained(self, state, argv: List[str]) -> List[str]:
+        known_taps = {device.ifname for device in state.devices.values() if device.ifname}
+        known_taps.update(state.held_after_unplug)
+        return ['the VM holds tap %s, but no known NIC uses it' % tap for tap in state.taps if tap not in known_taps]
+
+    # -- what the user sees ---------------------------------------------
+
+    def view_fields(self, device: CurrentDevice) -> Dict[str, Any]:
+        return {'ifname': device.ifname}
+
+    def retained_views(self, state) -> List[dict]:
+        return [{'id': device_id, 'kind': self.name, 'ifname': ifname, 'source': SOURCE_RECORD, 'unplugged_tap_held': True}
+                for ifname, device_id in state.held_after_unplug.items()]
+
+
+KIND = Nic()
