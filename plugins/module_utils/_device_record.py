@@ -29,7 +29,7 @@ import os
 import stat
 import tempfile
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from ._error_root import CollectionError
 
@@ -172,10 +172,6 @@ class DeviceRecord:
     def remove(self, device_id: str) -> Optional[DeviceEntry]:
         """:returns: the removed entry of ``device_id``, or None if there was none."""
         return self.devices.pop(device_id, None)
-
-    def ids(self) -> List[str]:
-        """:returns: the device ids, in plug order."""
-        return list(self.devices)
 
     def _fail(self, problem: str, advice: str = 'inspect it and delete it if the VM has none of our devices left') -> RecordError:
         return RecordError('device record %s %s; %s' % (self.path, problem, advice), self.path)

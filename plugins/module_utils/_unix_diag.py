@@ -76,7 +76,6 @@ _UDIAG_SHOW_RQLEN = 0x10
 _UNIX_DIAG_VFS = 1
 _UNIX_DIAG_PEER = 2
 _UNIX_DIAG_ICONS = 3
-_UNIX_DIAG_RQLEN = 4
 _UNIX_DIAG_SHUTDOWN = 6
 
 # sk_state values (include/net/tcp_states.h), used by AF_UNIX too.

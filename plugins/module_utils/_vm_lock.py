@@ -39,10 +39,6 @@ class VMLock:
         self.timeout = timeout
         self._fd: int | None = None
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def acquire(self) -> None:
         """Take the lock, waiting up to ``timeout`` seconds.
 

@@ -105,19 +105,6 @@ def process_identity(pid: int) -> ProcessIdentity:
     return ProcessIdentity(pid, _read_stat(pid)[1])
 
 
-def identity_alive(identity: ProcessIdentity) -> bool:
-    """Whether that very process still runs; a zombie counts as gone (its socket, images and taps are closed).
-
-    :param identity: as :func:`process_identity` returned it.
-    :returns: True when a process with that pid and start time exists and has not exited.
-    """
-    try:
-        state, start_time = _read_stat(identity.pid)
-    except VMProcessError:
-        return False
-    return start_time == identity.start_time and state not in ('Z', 'X', 'x')
-
-
 def command_line(pid: int) -> List[str]:
     """:param pid: a process id.
     :returns: its argv, from ``/proc/<pid>/cmdline`` (empty for a zombie or a kernel thread).
@@ -306,15 +293,6 @@ def writers_of_any(paths: List[str], exclude_pid: int) -> Dict[str, List[int]]:
     return writers
 
 
-def writers_of(path: str, exclude_pid: int) -> List[int]:
-    """Other processes holding ``path`` open for writing, such as another VM using that image (see :func:`writers_of_any`).
-
-    :returns: sorted pids; empty when there are none or ``path`` does not exist.
-    :raises VMProcessError: /proc cannot be listed.
-    """
-    return writers_of_any([path], exclude_pid).get(path, [])
-
-
 # --- the command line ----------------------------------------------------------------------------
 def parse_props(text: str) -> Tuple[str, Dict[str, str]]:
     """``word,key=value,flag`` -> ``(word or '', {key: value, flag: ''})``, split on every comma as StratoVirt does."""
@@ -366,14 +344,3 @@ def machine_type(argv: List[str]) -> Optional[str]:
             word, props = parse_props(value)
             found = word or props.get('type') or found
     return found
-
-
-def qmp_socket_path(argv: List[str]) -> Optional[str]:
-    """:param argv: a StratoVirt command line.
-    :returns: the path of the first ``-qmp unix:<path>[,server,nowait]`` as written, or None.
-    """
-    for option, value in options_of(argv):
-        word = parse_props(value)[0]
-        if option == '-qmp' and word.startswith('unix:'):
-            return word[len('unix:'):]
-    return None

@@ -80,7 +80,7 @@ def test_missing_file_loads_empty(path):
 def test_round_trip_keeps_every_field(path):
     saved_record(path, [disk(), nic(state='tap-held')])
     record = loaded(path)
-    assert record.ids() == ['disk0', 'net0']
+    assert list(record.devices) == ['disk0', 'net0']
     assert record.get('disk0') == disk()
     assert record.get('net0') == nic(state='tap-held')
     assert record.get('net0').options == {'mac': '52:54:00:12:34:56'}
@@ -102,10 +102,10 @@ def test_entries_keep_insertion_order_and_replace_in_place(path):
     for device_id in ('zeta', 'alpha', 'mid'):
         record.put(disk(device_id))
     record.put(disk('alpha', state='unplug-pending'))
-    assert record.ids() == ['zeta', 'alpha', 'mid']
+    assert list(record.devices) == ['zeta', 'alpha', 'mid']
     record.save()
     again = loaded(path)
-    assert again.ids() == ['zeta', 'alpha', 'mid']
+    assert list(again.devices) == ['zeta', 'alpha', 'mid']
     assert again.get('alpha').state == 'unplug-pending'
 
 
@@ -184,7 +184,7 @@ def test_group_or_other_writable_file_is_refused(path, mode):
 def test_group_readable_file_is_accepted(path):
     saved_record(path, [disk()])
     os.chmod(path, 0o640)
-    assert loaded(path).ids() == ['disk0']
+    assert list(loaded(path).devices) == ['disk0']
 
 
 def test_file_of_another_owner_is_refused(path):
@@ -220,7 +220,7 @@ def test_save_replaces_a_symlink_instead_of_writing_through_it(path, tmp_path):
     os.symlink(str(target), path)
     saved_record(path, [disk()])
     assert target.read_text() == 'precious'
-    assert not os.path.islink(path) and loaded(path).ids() == ['disk0']
+    assert not os.path.islink(path) and list(loaded(path).devices) == ['disk0']
 
 
 def test_hard_link_at_the_record_path_is_refused(path, tmp_path):
@@ -265,7 +265,7 @@ def test_unserialisable_option_fails_cleanly(path, tmp_path):
     record.put(nic(options={'mac': object()}))
     with pytest.raises(RecordError, match='not JSON serialisable'):
         record.save()
-    assert loaded(path).ids() == ['disk0']
+    assert list(loaded(path).devices) == ['disk0']
     assert temp_files(str(tmp_path)) == []
 
 

@@ -27,10 +27,12 @@ time.sleep(float(sys.argv[2]))
 def test_lock_file_sits_next_to_the_socket_and_is_owner_only(tmp_path):
     sock = str(tmp_path / 'qmp.sock')
     with VMLock(sock, timeout=1) as lock:
-        assert lock.held
+        with pytest.raises(QMPLockTimeout):
+            VMLock(sock, timeout=0).acquire()  # held: a second holder is refused
         assert lock.path == lock_path_for(sock) == os.path.realpath(sock) + '.lock'
         assert stat.S_IMODE(os.stat(lock.path).st_mode) == 0o600
-    assert not lock.held
+    with VMLock(sock, timeout=0):  # released on leaving the block
+        pass
 
 
 def test_second_holder_waits_then_times_out(tmp_path):
