@@ -28,8 +28,8 @@ Sources, best first:
    have no socket inode yet, so the kernel leaves them out of the dump; they
    are read from the listener's ``UNIX_DIAG_ICONS`` (the client inode of each
    connection waiting to be accepted).
-2. ``/proc/net/unix`` when netlink is not usable (no permission, no
-   ``unix_diag`` module, not Linux...).  Matching is by path string; a queued
+2. ``/proc/net/unix`` (``_unix_proc``) when netlink is not usable (no
+   permission, no ``unix_diag`` module, not Linux...).  Matching is by path string; a queued
    connection shows as state ``02`` (busy), but an established entry (``03``)
    does not show its peer, so it is reported as "cannot tell" (``None``).
 
@@ -38,25 +38,18 @@ Both sources only see sockets of the caller's network namespace.
 
 from __future__ import annotations
 
-import errno
 import os
 import socket
 import stat
 import struct
-from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 
-from ._error_root import CollectionError
-
-ROLE_LISTENER = "listener"
-ROLE_QUEUED = "queued"
-ROLE_CONNECTED = "connected"
-# Bound to the path but neither listening nor connected (e.g. bind() without listen(), or a datagram socket).
-ROLE_BOUND = "bound"
+from ._unix_proc import SOURCE_PROC_NET_UNIX, entries_from_proc, read_proc_net_unix
+# UnixDiagError and UnixSocketEntry are part of this module's interface (monitor_usage raises and returns them).
+from ._unix_socket import (CONNECTION_TYPES, ROLE_BOUND, ROLE_CONNECTED, ROLE_LISTENER, ROLE_QUEUED, UnixDiagError,
+                           UnixSocketEntry, describe_errno, describe_os_error)
 
 SOURCE_SOCK_DIAG = "sock_diag"
-SOURCE_PROC_NET_UNIX = "/proc/net/unix"
-
-PROC_NET_UNIX = "/proc/net/unix"
 
 # --- netlink / sock_diag ABI (include/uapi/linux/{netlink,sock_diag,unix_diag}.h) ---
 _NETLINK_SOCK_DIAG = 4
@@ -102,39 +95,6 @@ _KDEV_MINORMASK = (1 << _KDEV_MINORBITS) - 1
 # udiag_vfs_ino is a __u32 while st_ino may be 64 bits wide.
 _VFS_INO_MASK = 0xFFFFFFFF
 
-# /proc/net/unix columns
-_SO_ACCEPTCON = 0x00010000  # "Flags" bit of a listening socket
-_SS_CONNECTING = 2  # "St" of a connection that waits in a listener's backlog
-_SS_CONNECTED = 3
-_CONNECTION_TYPES = (socket.SOCK_STREAM, socket.SOCK_SEQPACKET)
-
-
-class UnixDiagError(CollectionError):
-    """The socket path cannot be examined (missing, not a socket, or no source of socket information)."""
-
-
-class UnixSocketEntry(NamedTuple):
-    """One kernel socket bound to the monitor's socket file (or one connection queued on its listener).
-
-    ``inode`` is the socket's inode; 0 for a queued connection, which gets one only when accepted.
-    ``role`` is one of ``listener``, ``queued``, ``connected`` (a server end: accepted), ``bound``.
-    ``peer_inode`` is the inode of the client for ``queued``/``connected``: 0 when the client has closed,
-    ``None`` when unknown (``/proc/net/unix`` fallback) or not applicable (``listener``, ``bound``).
-    ``sock_type`` is ``socket.SOCK_STREAM``, ``socket.SOCK_SEQPACKET``...
-    ``shutdown`` is the kernel's sk_shutdown mask (1 receive, 2 send), ``None`` when unknown.
-    """
-
-    inode: int
-    role: str
-    peer_inode: Optional[int]
-    sock_type: int = socket.SOCK_STREAM
-    shutdown: Optional[int] = None
-
-    @property
-    def peer_gone(self) -> bool:
-        """True when the kernel reports that the client of this connection has closed its socket."""
-        return self.peer_inode == 0
-
 
 class MonitorUsage(NamedTuple):
     """Verdict of :func:`monitor_usage`.
@@ -167,13 +127,6 @@ class _DiagSocket(NamedTuple):
     shutdown: Optional[int]
 
 
-class _ProcMatch(NamedTuple):
-    """Entries matched in /proc/net/unix, and how many same-named relative-path sockets could not be verified."""
-
-    entries: Tuple[UnixSocketEntry, ...]
-    unverifiable: int
-
-
 def monitor_usage(socket_path: str) -> MonitorUsage:
     """Tell whether the Unix stream socket at ``socket_path`` is in use, without connecting to it.
 
@@ -188,7 +141,7 @@ def monitor_usage(socket_path: str) -> MonitorUsage:
     try:
         diag_sockets = _dump_unix_sockets()
     except _SockDiagUnavailable as exc:
-        proc_match = _entries_from_proc(socket_path, file_stat, _read_proc_net_unix(exc))
+        proc_match = entries_from_proc(socket_path, file_stat, read_proc_net_unix(str(exc)))
         return _judge(proc_match.entries, SOURCE_PROC_NET_UNIX, str(exc), proc_match.unverifiable)
     return _judge(_entries_from_diag(diag_sockets, file_stat), SOURCE_SOCK_DIAG)
 
@@ -225,14 +178,14 @@ def _dump_unix_sockets() -> List[_DiagSocket]:
     except AttributeError as exc:  # no socket.AF_NETLINK: not Linux
         raise _SockDiagUnavailable("netlink is not supported on this platform") from exc
     except OSError as exc:
-        raise _SockDiagUnavailable(f"cannot open a sock_diag netlink socket: {_describe_os_error(exc)}") from exc
+        raise _SockDiagUnavailable(f"cannot open a sock_diag netlink socket: {describe_os_error(exc)}") from exc
     with nl_sock:
         try:
             nl_sock.settimeout(_NETLINK_TIMEOUT)
             nl_sock.sendto(_build_dump_request(_DUMP_SEQ), (0, 0))
             return _receive_dump(nl_sock, _DUMP_SEQ)
         except OSError as exc:
-            raise _SockDiagUnavailable(f"sock_diag request failed: {_describe_os_error(exc)}") from exc
+            raise _SockDiagUnavailable(f"sock_diag request failed: {describe_os_error(exc)}") from exc
 
 
 def _build_dump_request(seq: int) -> bytes:
@@ -285,7 +238,7 @@ def _raise_netlink_error(payload: bytes) -> None:
     error = -_NLMSGERR_ERROR.unpack_from(payload)[0]
     if error:
         # ENOENT here typically means the unix_diag module is not available.
-        raise _SockDiagUnavailable(f"sock_diag refused the request: {_describe_errno(error)}")
+        raise _SockDiagUnavailable(f"sock_diag refused the request: {describe_errno(error)}")
 
 
 def _check_done_payload(payload: bytes) -> None:
@@ -293,7 +246,7 @@ def _check_done_payload(payload: bytes) -> None:
     if len(payload) >= _NLMSGERR_ERROR.size:
         error = -_NLMSGERR_ERROR.unpack_from(payload)[0]
         if error > 0:
-            raise _SockDiagUnavailable(f"sock_diag dump aborted: {_describe_errno(error)}")
+            raise _SockDiagUnavailable(f"sock_diag dump aborted: {describe_errno(error)}")
 
 
 def _parse_unix_diag_msg(payload: bytes) -> _DiagSocket:
@@ -366,7 +319,7 @@ def _entries_from_diag(diag_sockets: List[_DiagSocket], file_stat: os.stat_resul
 
 def _diag_to_entries(diag: _DiagSocket) -> List[UnixSocketEntry]:
     """The entry for one matched socket, followed, for a listener, by one entry per queued connection."""
-    if diag.sock_type not in _CONNECTION_TYPES:
+    if diag.sock_type not in CONNECTION_TYPES:
         return [UnixSocketEntry(diag.inode, ROLE_BOUND, None, diag.sock_type, diag.shutdown)]
     if diag.state == _TCP_LISTEN:
         listener = UnixSocketEntry(diag.inode, ROLE_LISTENER, None, diag.sock_type, diag.shutdown)
@@ -383,85 +336,6 @@ def _diag_to_entries(diag: _DiagSocket) -> List[UnixSocketEntry]:
 
 
 # --- /proc/net/unix fallback -------------------------------------------------
-
-
-def _read_proc_net_unix(why_no_diag: _SockDiagUnavailable) -> List[str]:
-    """Lines of /proc/net/unix, header excluded."""
-    try:
-        with open(PROC_NET_UNIX, encoding="utf-8", errors="surrogateescape") as proc_file:
-            return proc_file.read().splitlines()[1:]
-    except OSError as exc:
-        raise UnixDiagError(f"cannot read the Unix socket table: {why_no_diag}; and {PROC_NET_UNIX}: {_describe_os_error(exc)}") from exc
-
-
-def parse_proc_net_unix_line(line: str) -> Optional[Tuple[int, int, int, int, str]]:
-    """Decode one line of /proc/net/unix.
-
-    :param line: a data line (not the header).
-    :returns: ``(flags, sock_type, st, inode, path)`` or None for a socket without a path or a malformed line.
-        ``st`` is the socket_state (1 unconnected, 2 connecting i.e. queued, 3 connected).
-    """
-    # Num RefCount Protocol Flags Type St Inode Path; the path is last, and may contain spaces.
-    fields = line.rstrip("\n").split(None, 7)
-    if len(fields) < 8:
-        return None
-    try:
-        flags, sock_type, state = int(fields[3], 16), int(fields[4], 16), int(fields[5], 16)
-        inode = int(fields[6])
-    except ValueError:
-        return None
-    return flags, sock_type, state, inode, fields[7]
-
-
-def _entries_from_proc(socket_path: str, file_stat: os.stat_result, lines: List[str]) -> _ProcMatch:
-    """Match /proc/net/unix lines to the socket file by path, and count same-named sockets that cannot be verified."""
-    names = _path_spellings(socket_path)
-    basename = os.path.basename(os.path.realpath(socket_path))
-    entries: List[UnixSocketEntry] = []
-    unverifiable = 0
-    for line in lines:
-        parsed = parse_proc_net_unix_line(line)
-        if parsed is None:
-            continue
-        flags, sock_type, state, inode, path = parsed
-        if path in names or _absolute_path_is_file(path, basename, file_stat):
-            entries.append(_proc_to_entry(flags, sock_type, state, inode))
-        elif not path.startswith(("/", "@")) and os.path.basename(path) == basename:
-            # Bound by a relative path from a working directory we do not know: may be our socket.
-            unverifiable += 1
-    return _ProcMatch(tuple(entries), unverifiable)
-
-
-def _path_spellings(socket_path: str) -> FrozenSet[str]:
-    """The ways the server may have spelled the path at bind(): as given, absolute, and symlink-free."""
-    path = os.fspath(socket_path)
-    return frozenset((path, os.path.abspath(path), os.path.realpath(path)))
-
-
-def _absolute_path_is_file(path: str, basename: str, file_stat: os.stat_result) -> bool:
-    """Whether an absolute path with the same file name leads to our socket file (e.g. through a symlinked directory)."""
-    if not path.startswith("/") or os.path.basename(path) != basename:
-        return False
-    try:
-        other = os.stat(path)
-    except OSError:
-        return False
-    return (other.st_dev, other.st_ino) == (file_stat.st_dev, file_stat.st_ino)
-
-
-def _proc_to_entry(flags: int, sock_type: int, state: int, inode: int) -> UnixSocketEntry:
-    """Role of a /proc/net/unix line; its peer is never known there."""
-    if sock_type not in _CONNECTION_TYPES:
-        role = ROLE_BOUND
-    elif flags & _SO_ACCEPTCON:
-        role = ROLE_LISTENER
-    elif state == _SS_CONNECTING:
-        role = ROLE_QUEUED
-    elif state == _SS_CONNECTED:
-        role = ROLE_CONNECTED
-    else:
-        role = ROLE_BOUND
-    return UnixSocketEntry(inode, role, None, sock_type, None)
 
 
 # --- verdict -----------------------------------------------------------------
@@ -518,15 +392,3 @@ def _describe_live(live: List[UnixSocketEntry]) -> str:
 def _plural(count: int, noun: str) -> str:
     """"1 client", "2 clients"."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-def _describe_os_error(exc: OSError) -> str:
-    """errno name and message, e.g. "EPERM (Operation not permitted)"."""
-    if exc.errno:
-        return _describe_errno(exc.errno)
-    return str(exc) or type(exc).__name__
-
-
-def _describe_errno(error: int) -> str:
-    """errno name and message for a positive errno."""
-    return f"{errno.errorcode.get(error, 'errno ' + str(error))} ({os.strerror(error)})"
