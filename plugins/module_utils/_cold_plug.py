@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from ._kinds import all_kinds, kind_named
-from ._vm_process import options_of, parse_props
+from ._stratovirt_cmdline import options_of, parse_props
 
 
 class ColdPlugged(NamedTuple):

@@ -2,12 +2,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to the stratovirt.qmp collection: this module may change or disappear in any release.
 
-What the host shows of a running StratoVirt process, read from Linux ``/proc``.
+What the host shows of a running StratoVirt process, read from Linux ``/proc``; what its command line
+means is the dialect's (``_stratovirt_cmdline``).
 
 StratoVirt cannot report its devices over QMP (``query-block``, ``qom-list`` ... answer ``[]``), so the
 collection cross-checks its records with what the VM process really holds: the process behind the QMP
-socket and whether it is still the same one (pid plus start time, as pids are recycled), its open
-images, its taps, its cold-plugged devices, and other processes writing to an image it wants.
+socket and whether it is still the same one (pid plus start time, as pids are recycled), its command
+line, its open images, its taps, and other processes writing to an image it wants.
 
 Paths are as the VM process sees them (a VM in a chroot or another mount namespace shows its own).
 """
@@ -21,17 +22,15 @@ import struct
 from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from ._error_root import CollectionError
+# The command-line grammar is the dialect's (_stratovirt_cmdline); these names stay importable from here too,
+# for the modules that take them from here.
+from ._stratovirt_cmdline import FLAG_WORDS, machine_type, root_ports  # noqa: F401 pylint: disable=unused-import
 
 # Python defines it on Linux; the literal is the Linux value, for unusual builds.
 SO_PEERCRED = getattr(socket, 'SO_PEERCRED', 17)
 TUN_DEVICE = '/dev/net/tun'
 # Standard streams are terminals, /dev/null or log files: never images StratoVirt opened.
 FIRST_NON_STD_FD = 3
-# Other options that take a value: it is skipped so that free text (``-append '... -drive x'``) is not parsed.
-VALUE_OPTIONS = frozenset(('-name', '-kernel', '-initrd', '-append', '-smp', '-m', '-serial', '-chardev', '-mon', '-object',
-                           '-global', '-pidfile', '-D', '-incoming', '-cpu', '-numa', '-boot', '-uuid', '-bios', '-mem-path'))
-PARSED_OPTIONS = frozenset(('-drive', '-netdev', '-device', '-machine', '-M', '-qmp'))
-FLAG_WORDS = {'on': True, 'true': True, 'yes': True, 'off': False, 'false': False, 'no': False}
 
 
 class VMProcessError(CollectionError):
@@ -291,56 +290,3 @@ def writers_of_any(paths: List[str], exclude_pid: int) -> Dict[str, List[int]]:
         for index in _writable_fds(pid, [info for dummy_path, info in existing]):
             writers.setdefault(existing[index][0], []).append(pid)
     return writers
-
-
-# --- the command line ----------------------------------------------------------------------------
-def parse_props(text: str) -> Tuple[str, Dict[str, str]]:
-    """``word,key=value,flag`` -> ``(word or '', {key: value, flag: ''})``, split on every comma as StratoVirt does."""
-    word, props = '', {}
-    for index, part in enumerate(text.split(',')):
-        key, sep, value = part.partition('=')
-        if index == 0 and not sep:
-            word = key
-        elif key:
-            props[key] = value
-    return word, props
-
-
-def options_of(argv: List[str]) -> List[Tuple[str, str]]:
-    """``(-opt, value)`` pairs of the options read here, spelt ``-opt`` or ``--opt``.
-
-    The whole argv is scanned: the simulator's options follow an interpreter, a script and ``--``.
-    """
-    pairs = []
-    index = 0
-    while index < len(argv) - 1:
-        option = argv[index][1:] if argv[index].startswith('--') else argv[index]
-        if option in PARSED_OPTIONS or option in VALUE_OPTIONS:
-            pairs.append((option, argv[index + 1]))
-            index += 1
-        index += 1
-    return pairs
-
-
-def root_ports(argv: List[str]) -> List[str]:
-    """:param argv: a StratoVirt command line.
-    :returns: the ids of its ``-device pcie-root-port`` entries, in order: the buses a standard VM hot-plugs into.
-    """
-    ports = []
-    for option, value in options_of(argv):
-        word, props = parse_props(value)
-        if option == '-device' and word == 'pcie-root-port' and props.get('id'):
-            ports.append(props['id'])
-    return ports
-
-
-def machine_type(argv: List[str]) -> Optional[str]:
-    """:param argv: a StratoVirt command line.
-    :returns: the type of the last ``-machine``/``-M`` (``microvm``, ``q35``, ``virt``, or its ``type=``), or None.
-    """
-    found = None
-    for option, value in options_of(argv):
-        if option in ('-machine', '-M'):
-            word, props = parse_props(value)
-            found = word or props.get('type') or found
-    return found

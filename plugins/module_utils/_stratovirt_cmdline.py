@@ -1,0 +1,71 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The StratoVirt command-line grammar: which options are read, how ``-drive``/``-device``/``-netdev``/``-machine``
+values split into properties, and what a command line says of the machine type and the root ports.
+
+Private to the stratovirt.qmp collection: may change in any release.
+The argv itself comes from ``/proc`` (``_vm_process.command_line``); the devices it cold-plugs are read per
+kind by ``_cold_plug``. Standard library only.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+# Other options that take a value: it is skipped so that free text (``-append '... -drive x'``) is not parsed.
+VALUE_OPTIONS = frozenset(('-name', '-kernel', '-initrd', '-append', '-smp', '-m', '-serial', '-chardev', '-mon', '-object',
+                           '-global', '-pidfile', '-D', '-incoming', '-cpu', '-numa', '-boot', '-uuid', '-bios', '-mem-path'))
+PARSED_OPTIONS = frozenset(('-drive', '-netdev', '-device', '-machine', '-M', '-qmp'))
+FLAG_WORDS = {'on': True, 'true': True, 'yes': True, 'off': False, 'false': False, 'no': False}
+
+
+def parse_props(text: str) -> Tuple[str, Dict[str, str]]:
+    """``word,key=value,flag`` -> ``(word or '', {key: value, flag: ''})``, split on every comma as StratoVirt does."""
+    word, props = '', {}
+    for index, part in enumerate(text.split(',')):
+        key, sep, value = part.partition('=')
+        if index == 0 and not sep:
+            word = key
+        elif key:
+            props[key] = value
+    return word, props
+
+
+def options_of(argv: List[str]) -> List[Tuple[str, str]]:
+    """``(-opt, value)`` pairs of the options read here, spelt ``-opt`` or ``--opt``.
+
+    The whole argv is scanned: the simulator's options follow an interpreter, a script and ``--``.
+    """
+    pairs = []
+    index = 0
+    while index < len(argv) - 1:
+        option = argv[index][1:] if argv[index].startswith('--') else argv[index]
+        if option in PARSED_OPTIONS or option in VALUE_OPTIONS:
+            pairs.append((option, argv[index + 1]))
+            index += 1
+        index += 1
+    return pairs
+
+
+def root_ports(argv: List[str]) -> List[str]:
+    """:param argv: a StratoVirt command line.
+    :returns: the ids of its ``-device pcie-root-port`` entries, in order: the buses a standard VM hot-plugs into.
+    """
+    ports = []
+    for option, value in options_of(argv):
+        word, props = parse_props(value)
+        if option == '-device' and word == 'pcie-root-port' and props.get('id'):
+            ports.append(props['id'])
+    return ports
+
+
+def machine_type(argv: List[str]) -> Optional[str]:
+    """:param argv: a StratoVirt command line.
+    :returns: the type of the last ``-machine``/``-M`` (``microvm``, ``q35``, ``virt``, or its ``type=``), or None.
+    """
+    found = None
+    for option, value in options_of(argv):
+        if option in ('-machine', '-M'):
+            word, props = parse_props(value)
+            found = word or props.get('type') or found
+    return found
