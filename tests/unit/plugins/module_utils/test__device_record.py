@@ -67,9 +67,17 @@ def test_record_sits_next_to_the_socket_lock(tmp_path):
     assert record_path_for(sock) == os.path.realpath(sock) + '.devices.json'
 
 
-def test_construction_does_no_io(tmp_path):
-    record = DeviceRecord(str(tmp_path / 'missing-dir' / 'x.devices.json'), PID, START_TIME)
+def test_construction_does_no_io(tmp_path, path):
+    saved_record(path, [disk()])
+    before = os.stat(path)
+    # Neither read (a constructor that loaded would hold disk0) nor written (the file stays as it was) ...
+    record = DeviceRecord(path, PID, START_TIME)
     assert record.devices == {} and record.discarded is None
+    after = os.stat(path)
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (before.st_ino, before.st_mtime_ns, before.st_size)
+    # ... nor created: a constructor that saved would leave an empty record next to the socket.
+    DeviceRecord(record_path_for(str(tmp_path / 'other.sock')), PID, START_TIME)
+    assert sorted(os.listdir(str(tmp_path))) == [os.path.basename(path)]
 
 
 def test_missing_file_loads_empty(path):

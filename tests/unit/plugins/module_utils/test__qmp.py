@@ -19,10 +19,12 @@ from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp_errors import 
     QMPCommandError,
     QMPConnectionError,
     QMPDisconnectedError,
+    QMPLockTimeout,
     QMPProtocolError,
     QMPTimeoutError,
 )
 from ansible_collections.stratovirt.qmp.plugins.module_utils._unix_diag import monitor_usage
+from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_lock import VMLock
 
 GREETING_21 = b'{"QMP":{"version":{"qemu":{"micro":1,"minor":0,"major":5},"package":""},"capabilities":[]}}\r\n'
 
@@ -318,8 +320,12 @@ def test_socket_without_listener(tmp_path):
 def test_session_holds_the_vm_lock(start_vm):
     vm = start_vm('2.1.0')
     with qmp_session(vm.socket_path, timeout=2) as client:
-        assert os.path.exists(vm.socket_path + '.lock')
+        # Held while the session is open: another run is refused (before it connects), not queued behind us.
+        with pytest.raises(QMPLockTimeout):
+            VMLock(vm.socket_path, timeout=0).acquire()
         assert client.execute('query-status')['running'] is True
+    with VMLock(vm.socket_path, timeout=0):  # released when the session ends
+        pass
     with qmp_session(vm.socket_path, timeout=2) as client:
         assert json.dumps(client.greeting).startswith('{"version"')
 
@@ -334,7 +340,6 @@ def test_the_greeting_waiter_keeps_neither_the_lock_nor_other_connections(start_
             pass
     # The waiter is a fork of this process: had it kept our descriptors, the holder's connection and the
     # VM lock would stay open in it.
-    from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_lock import VMLock  # pylint: disable=import-outside-toplevel
     with VMLock(vm.socket_path, timeout=0.5):
         pass
     holder.close()
