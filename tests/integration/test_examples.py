@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from ansible_collections.stratovirt.qmp.plugins.modules import stratovirt_disk, stratovirt_nic
+from tested_releases import PROFILES
 
 
 def mapped(text, mapping):
@@ -19,7 +20,7 @@ def mapped(text, mapping):
 
 
 @pytest.mark.parametrize('module', [stratovirt_disk, stratovirt_nic], ids=['stratovirt_disk', 'stratovirt_nic'])
-@pytest.mark.parametrize('profile', ['2.1.0', '2.5.0'])
+@pytest.mark.parametrize('profile', PROFILES)
 def test_examples_run(module, profile, start_vm, make_image, host_tap, playbook, tmp_path):
     vm = start_vm(profile)
     mapping = {'/srv/vm/qa/qmp.sock': vm.socket_path, 'tap0': host_tap()}

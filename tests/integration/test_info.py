@@ -9,6 +9,7 @@ import os
 import pytest
 
 from conftest import received
+from tested_releases import PROFILES
 
 INFO = 'stratovirt.qmp.stratovirt_info'
 DISK = 'stratovirt.qmp.stratovirt_disk'
@@ -23,7 +24,7 @@ def only_read_only_sent(socket_path):
     return all(any('"%s"' % name in line for name in READ_ONLY) for line in received(socket_path))
 
 
-@pytest.mark.parametrize('profile', ['2.1.0', '2.5.0'])
+@pytest.mark.parametrize('profile', PROFILES)
 def test_micro_vm_info_before_and_after(profile, recorded_vm, make_image, playbook):
     rootfs = make_image('rootfs.img')
     vm = recorded_vm(profile, cmdline=['-drive', 'file=%s,id=rootfs,readonly=off,direct=off' % rootfs,

@@ -17,8 +17,8 @@ import time
 import pytest
 
 from conftest import mutating_received, received
+from tested_releases import PROFILES, release
 
-PROFILES = ['2.1.0', '2.5.0']
 DISK = 'stratovirt.qmp.stratovirt_disk'
 NIC = 'stratovirt.qmp.stratovirt_nic'
 ROOTFS_CMDLINE = ['-drive', 'file=%s,id=rootfs,readonly=off,direct=off', '-device', 'virtio-blk-device,drive=rootfs,id=rootfs']
@@ -47,14 +47,14 @@ def rootfs_cmdline(image):
 
 def blockdev_add(profile, node, path, read_only=False):
     # 2.3.0+ refuses direct I/O without file.aio, so the module adds aio=native there (and nothing before).
-    aio = ',"aio":"native"' if profile == '2.5.0' else ''
+    aio = ',"aio":"native"' if release(profile) >= (2, 3) else ''
     return ('{"execute":"blockdev-add","arguments":{"node-name":"%s","file":{"driver":"file","filename":"%s"%s},'
             '"cache":{"direct":true},"read-only":%s}}\n' % (node, path, aio, 'true' if read_only else 'false'))
 
 
 def disk_device_add(profile, device_id, addr, serial=None):
     # 2.5.0 finds the backend of a micro VM disk through "drive" only.
-    drive = ',"drive":"%s"' % device_id if profile == '2.5.0' else ''
+    drive = ',"drive":"%s"' % device_id if release(profile) >= (2, 5) else ''
     serial_text = ',"serial":"%s"' % serial if serial is not None else ''
     return ('{"execute":"device_add","arguments":{"id":"%s","driver":"virtio-blk-mmio","addr":"%s"%s%s}}\n'
             % (device_id, addr, drive, serial_text))
@@ -66,7 +66,7 @@ def netdev_add(device_id, ifname):
 
 def nic_device_add(profile, device_id, addr, mac=None):
     # 2.5.0 reads a micro VM NIC's netdev from "chardev".
-    chardev = ',"chardev":"%s"' % device_id if profile == '2.5.0' else ''
+    chardev = ',"chardev":"%s"' % device_id if release(profile) >= (2, 5) else ''
     mac_text = ',"mac":"%s"' % mac if mac is not None else ''
     return ('{"execute":"device_add","arguments":{"id":"%s","driver":"virtio-net-mmio","addr":"%s"%s%s}}\n'
             % (device_id, addr, chardev, mac_text))
@@ -110,7 +110,7 @@ def test_plug_rerun_unplug(profile, recorded_vm, make_image, host_tap, playbook)
     assert disk['commands'] == commands_of(plug_lines[:2])
     assert nic['commands'] == commands_of(plug_lines[2:])
     assert disk['device'] == {'id': 'drive-0', 'kind': 'disk', 'addr': '0x1', 'path': image, 'read_only': False,
-                              'direct': True, 'aio': 'native' if profile == '2.5.0' else None, 'source': 'record'}
+                              'direct': True, 'aio': 'native' if release(profile) >= (2, 3) else None, 'source': 'record'}
     assert nic['device'] == {'id': 'net-0', 'kind': 'nic', 'addr': '0x0', 'ifname': tap, 'source': 'record'}
     assert disk['stratovirt']['release'] == profile and disk['stratovirt']['machine'] == 'micro'
     assert mutating_received(sock) == plug_lines
@@ -127,9 +127,9 @@ def test_plug_rerun_unplug(profile, recorded_vm, make_image, host_tap, playbook)
 
     absent = [disk_task(sock, 'drive-0', state='absent'), nic_task(sock, 'net-0', state='absent')]
     # 2.5.0 answers a micro VM NIC unplug with an error although the NIC is gone; the module asks again to tell.
-    nic_unplug_lines = [device_del('net-0')] * (2 if profile == '2.5.0' else 1)
+    nic_unplug_lines = [device_del('net-0')] * (2 if release(profile) >= (2, 5) else 1)
     tasks = absent + absent
-    if profile == '2.5.0':
+    if release(profile) >= (2, 5):
         tasks.append(may_fail(nic_task(sock, 'net-0', ifname=tap, addr='0x0')))
     unplug = playbook(tasks)
     assert unplug.rc == 0, unplug.stdout
@@ -139,13 +139,13 @@ def test_plug_rerun_unplug(profile, recorded_vm, make_image, host_tap, playbook)
     assert disk_gone['diff'] == {'before': disk['device'], 'after': {}}
     assert nic_gone['changed'] and nic_gone['device'] is None and not nic_gone.get('failed')
     assert nic_gone['commands'] == commands_of(nic_unplug_lines)
-    if profile == '2.5.0':
+    if release(profile) >= (2, 5):
         assert 'keeps its tap %s open' % tap in warnings_text(nic_gone)
     # Absent devices: nothing to do, nothing sent.
     for result in (disk_again, nic_again):
         assert not result['changed'] and result['commands'] == [] and result['device'] is None
     assert mutating_received(sock) == plug_lines + [device_del('drive-0')] + nic_unplug_lines
-    if profile == '2.5.0':
+    if release(profile) >= (2, 5):
         replug = unplug.results[4]
         assert replug['failed'] and not replug['changed'] and replug['commands'] == []
         assert 'tap %s is still held by this VM after NIC net-0 was unplugged' % tap in replug['msg']
@@ -312,7 +312,7 @@ def test_serial_and_mac_need_2_5_0(profile, recorded_vm, make_image, host_tap, p
     run = playbook([may_fail(disk_task(sock, 'drive-0', path=image, serial='SN0001')),
                     may_fail(nic_task(sock, 'net-0', ifname=tap, mac=mac))])
     disk, nic = run.results
-    if profile == '2.1.0':
+    if release(profile) < (2, 5):
         assert disk['failed'] and 'a micro VM honours serial from StratoVirt 2.5.0; this VM runs 2.1.0' in disk['msg']
         assert nic['failed'] and 'a micro VM honours mac from StratoVirt 2.5.0; this VM runs 2.1.0' in nic['msg']
         assert mutating_received(sock) == []
