@@ -8,7 +8,7 @@ Private to the stratovirt.qmp collection: may change in any release.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, NamedTuple, Optional
+from typing import Any, Dict, Mapping, NamedTuple, Optional
 
 from ._errors import DeviceInputError
 
@@ -22,7 +22,11 @@ COMMON_STRING_OPTIONS = ('id', 'state', 'addr', 'bus', 'on_change')
 
 
 class DeviceSpec(NamedTuple):
-    """One declared device, as the module's options give it (None: not set by the task); ``_kinds`` builds it."""
+    """One declared device: the fields every kind has, and the kind's own options as a mapping.
+
+    ``_kinds`` builds it; the kind (see ``_kind_base.DeviceKind``) declares, reads, normalises and compares
+    ``options``, so a new kind option never changes this class.
+    """
 
     kind: str
     id: str
@@ -31,14 +35,10 @@ class DeviceSpec(NamedTuple):
     bus: Optional[str] = None
     on_change: str = 'fail'
     allow_cold_unplug: bool = False
-    path: Optional[str] = None
-    read_only: bool = False
-    direct: bool = True
-    aio: Optional[str] = None
-    serial: Optional[str] = None
-    ifname: Optional[str] = None
-    mac: Optional[str] = None
-    create_tap: bool = False
+    # As the task gives them, defaults filled in: what messages quote back to the user.
+    options: Mapping[str, Any] = {}
+    # The same values normalised once by the kind (an image by its real path): what is compared, sent and recorded.
+    normal: Mapping[str, Any] = {}
 
 
 def parse_addr(addr: Optional[str], device_id: str) -> Optional[int]:

@@ -10,12 +10,19 @@ Everything that differs between disks and NICs lives in those modules and nowher
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ._device import CurrentDevice
+from ._device import SOURCE_COLD, CurrentDevice
 from ._device_record import DeviceEntry
 from ._device_spec import DeviceSpec
 from ._steps import Step
+from ._vm_process import same_file
+
+# How a kind option of a present device is compared with the task's (an option a kind does not list is not compared).
+COMPARE_EQUAL = 'equal'
+COMPARE_FILE = 'file'        # the same file, by identity: a hard link or symlink to the image is that image
+# Equal, unless the device is cold-plugged: the command line does not say how its backend was opened.
+COMPARE_HOT_PLUGGED = 'hot-plugged'
 
 
 def compare(found: List[str], name: str, have: Any, want: Any) -> None:
@@ -32,6 +39,11 @@ class DeviceKind:
     list_option = ''          # the list option of stratovirt_devices and of its own module
     module = ''               # the module that manages it
     options: Dict[str, dict] = {}   # its own argspec entries, the same at the top and in list items
+    compared: Dict[str, str] = {}   # option -> COMPARE_*, in the order differences are reported
+    normalisers: Dict[str, Callable[[Any], Any]] = {}   # option -> its normal form (applied to a set value only)
+    held_option = ''          # the option a record entry and a current device carry as a field of their own
+    # Options recorded (and shown) even without a value, where None says something: nothing of it was sent.
+    recorded_unset: Tuple[str, ...] = ()
     micro_slots = 0           # virtio-mmio slots of a micro VM
     free_key = ''             # the key of ``free`` in stratovirt_info
     held_noun = ''            # what the VM process holds while it is plugged (messages)
@@ -39,17 +51,35 @@ class DeviceKind:
     cold_drivers: frozenset = frozenset()
     cold_link = ''            # the -device property naming its backend
 
+    @property
+    def string_options(self) -> Tuple[str, ...]:
+        """Its string options, checked for control characters before anything else."""
+        return tuple(name for name, argspec in self.options.items() if argspec.get('type') in ('str', 'path'))
+
     def describe(self, device_id: str) -> str:
         return '%s %s' % (self.label, device_id)
 
     # -- the task's options -------------------------------------------
 
     def read(self, spec: DeviceSpec, params: Dict[str, Any]) -> DeviceSpec:
-        """The declared device with this kind's options, checked for form.
+        """The declared device with this kind's options (defaults filled in, then normalised), checked for form.
 
         :raises DeviceInputError:
         """
-        raise NotImplementedError
+        declared = {}
+        for name, argspec in self.options.items():
+            value = params.get(name)
+            if value is None:
+                value = argspec.get('default')
+            declared[name] = bool(value) if argspec.get('type') == 'bool' else value
+        normal = {name: self.normalisers[name](value) if name in self.normalisers and value is not None else value
+                  for name, value in declared.items()}
+        spec = spec._replace(options=declared, normal=normal)
+        self.check_form(spec)
+        return spec
+
+    def check_form(self, spec: DeviceSpec) -> None:
+        """Refuse an option of the wrong form, or a missing one ``state=present`` needs. :raises DeviceInputError:"""
 
     def check_host(self, spec: DeviceSpec) -> None:
         """What a present device names must exist on this host. :raises DeviceInputError:"""
@@ -61,9 +91,24 @@ class DeviceKind:
 
     # -- planning -----------------------------------------------------
 
+    def current_value(self, device, name: str) -> Any:
+        """The value of option ``name`` of a record entry or a current device."""
+        return getattr(device, name) if name == self.held_option else device.options.get(name)
+
     def differences(self, current: CurrentDevice, spec: DeviceSpec, found: List[str]) -> None:
-        """Append the differences of this kind's fields (see :func:`compare`)."""
-        raise NotImplementedError
+        """Append the differences of this kind's compared options (see :func:`compare`)."""
+        for name, mode in self.compared.items():
+            have, want = self.current_value(current, name), spec.normal.get(name)
+            if mode == COMPARE_FILE:
+                if not same_file(have, want):
+                    compare(found, name, have, want)
+            elif mode == COMPARE_EQUAL or current.source != SOURCE_COLD:
+                compare(found, name, have, want)
+
+    def recorded_options(self, normal: Dict[str, Any]) -> Dict[str, Any]:
+        """The options a record entry keeps (to compare them on a later run): the compared ones that are set."""
+        return {name: normal.get(name) for name in self.compared if name != self.held_option
+                and (normal.get(name) is not None or name in self.recorded_unset)}
 
     def check_plug(self, state, spec: DeviceSpec, others: Dict[str, CurrentDevice]) -> None:
         """Refuse a plug this VM (its release, its other devices) cannot take safely. :raises DeviceInputError:"""

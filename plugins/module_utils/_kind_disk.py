@@ -17,7 +17,7 @@ from ._device import SOURCE_COLD, CurrentDevice
 from ._device_record import DeviceEntry
 from ._device_spec import DeviceSpec
 from ._errors import DeviceInputError
-from ._kind_base import DeviceKind, compare
+from ._kind_base import COMPARE_EQUAL, COMPARE_FILE, COMPARE_HOT_PLUGGED, DeviceKind
 from ._steps import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_DEVICE, Step
 from ._stratovirt import MACHINE_MICRO, MICRO_DISK_SLOTS
 from ._vm_process import FLAG_WORDS, path_identity, same_file
@@ -38,7 +38,11 @@ class Disk(DeviceKind):
         aio=dict(type='str', choices=list(AIO_CHOICES)),
         serial=dict(type='str'),
     )
-    string_options = ('path', 'aio', 'serial')
+    compared = dict(path=COMPARE_FILE, read_only=COMPARE_EQUAL, direct=COMPARE_HOT_PLUGGED, aio=COMPARE_HOT_PLUGGED,
+                    serial=COMPARE_EQUAL)
+    normalisers = dict(path=os.path.realpath)
+    held_option = 'path'
+    recorded_unset = ('aio',)   # None: a release before 2.3.0, sent no aio
     micro_slots = MICRO_DISK_SLOTS
     free_key = 'disk_slots'
     held_noun = 'image'
@@ -48,83 +52,71 @@ class Disk(DeviceKind):
 
     # -- the task's options -------------------------------------------
 
-    def read(self, spec: DeviceSpec, params: Dict[str, Any]) -> DeviceSpec:
-        spec = spec._replace(path=params.get('path'), read_only=bool(params.get('read_only')),
-                             direct=params.get('direct', True) is not False, aio=params.get('aio'), serial=params.get('serial'))
-        if spec.state == 'present' and not spec.path:
+    def check_form(self, spec: DeviceSpec) -> None:
+        path, aio, serial = spec.options['path'], spec.options['aio'], spec.options['serial']
+        if spec.state == 'present' and not path:
             raise DeviceInputError('disk %s: path is required with state=present' % spec.id)
-        if spec.path and not os.path.isabs(spec.path):
+        if path and not os.path.isabs(path):
             raise DeviceInputError('disk %s: path %r must be absolute (a relative path would be read from the module\'s '
-                                   'temporary directory, not from the playbook\'s)' % (spec.id, spec.path))
-        if spec.aio is not None and spec.aio not in AIO_CHOICES:
+                                   'temporary directory, not from the playbook\'s)' % (spec.id, path))
+        if aio is not None and aio not in AIO_CHOICES:
             raise DeviceInputError('disk %s: aio must be one of %s' % (spec.id, ', '.join(AIO_CHOICES)))
-        if spec.serial is not None and not SERIAL_PATTERN.fullmatch(spec.serial):
+        if serial is not None and not SERIAL_PATTERN.fullmatch(serial):
             raise DeviceInputError('disk %s: serial must be 1-20 printable ASCII characters without spaces (virtio-blk '
                                    'keeps 20)' % spec.id)
-        return spec
 
     def check_host(self, spec: DeviceSpec) -> None:
+        path = spec.options['path']
         try:
-            mode = os.stat(spec.path).st_mode
+            mode = os.stat(path).st_mode
         except FileNotFoundError:
-            raise DeviceInputError('image %s of disk %s does not exist' % (spec.path, spec.id)) from None
+            raise DeviceInputError('image %s of disk %s does not exist' % (path, spec.id)) from None
         except OSError as exc:
-            raise DeviceInputError('image %s of disk %s cannot be read: %s' % (spec.path, spec.id, exc.strerror)) from exc
+            raise DeviceInputError('image %s of disk %s cannot be read: %s' % (path, spec.id, exc.strerror)) from exc
         if stat.S_ISDIR(mode):
             raise DeviceInputError('image %s of disk %s is a directory; give an image file or a block device'
-                                   % (spec.path, spec.id))
+                                   % (path, spec.id))
         if not (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
-            raise DeviceInputError('image %s of disk %s is neither a regular file nor a block device' % (spec.path, spec.id))
+            raise DeviceInputError('image %s of disk %s is neither a regular file nor a block device' % (path, spec.id))
 
     def exclusive_file(self, spec: DeviceSpec) -> Optional[str]:
-        return spec.path
+        return spec.options['path']
 
     # -- planning -----------------------------------------------------
 
-    def differences(self, current: CurrentDevice, spec: DeviceSpec, found: List[str]) -> None:
-        options = current.options
-        if not same_file(current.path, spec.path):
-            compare(found, 'path', current.path, os.path.realpath(spec.path))
-        compare(found, 'read_only', options.get('read_only'), spec.read_only)
-        if current.source != SOURCE_COLD:
-            # The command line does not say how a cold-plugged image was opened beyond readonly.
-            compare(found, 'direct', options.get('direct'), spec.direct)
-            compare(found, 'aio', options.get('aio'), spec.aio)
-        compare(found, 'serial', options.get('serial'), spec.serial)
-
     def check_plug(self, state, spec: DeviceSpec, others: Dict[str, CurrentDevice]) -> None:
         dialect = state.dialect
+        path, direct, aio, serial = (spec.options[name] for name in ('path', 'direct', 'aio', 'serial'))
         for device in others.values():
             # By file identity: a hard link or symlink to an attached image (the rootfs above all) is that image.
-            if same_file(device.path, spec.path):
+            if same_file(device.path, path):
                 what = 'the VM\'s own cold-plugged disk' if device.source == SOURCE_COLD else 'already plugged as'
                 raise DeviceInputError('image %s of %s is %s %s; an image must not be attached twice (and never the '
-                                       'VM\'s boot/rootfs image)' % (spec.path, self.describe(spec.id), what, device.id))
-        if spec.aio is not None and not dialect.knows_aio:
+                                       'VM\'s boot/rootfs image)' % (path, self.describe(spec.id), what, device.id))
+        if aio is not None and not dialect.knows_aio:
             raise DeviceInputError('disk %s: aio needs StratoVirt 2.3.0 or later; this VM runs %s: leave aio unset'
                                    % (spec.id, dialect.release_text))
-        if dialect.requires_aio_with_direct and spec.aio == 'off' and spec.direct:
+        if dialect.requires_aio_with_direct and aio == 'off' and direct:
             raise DeviceInputError('disk %s: StratoVirt %s refuses aio=off with direct=true; use aio=native (default) or '
                                    'direct=false' % (spec.id, dialect.release_text))
-        if spec.aio == 'native' and not spec.direct:
+        if aio == 'native' and not direct:
             raise DeviceInputError('disk %s: aio=native needs direct=true' % spec.id)
-        if spec.serial is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
+        if serial is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
             raise DeviceInputError('disk %s: a micro VM honours serial from StratoVirt 2.5.0; this VM runs %s and would '
                                    'ignore it: leave serial unset' % (spec.id, dialect.release_text))
 
     def plug(self, dialect, spec: DeviceSpec, slot: Optional[int], bus: Optional[str]):
-        aio = spec.aio if spec.aio is not None else dialect.default_aio(spec.direct)
-        options = {'read_only': spec.read_only, 'direct': spec.direct, 'aio': aio}
-        if spec.serial is not None:
-            options['serial'] = spec.serial
-        path = os.path.realpath(spec.path)
-        device = dialect.micro_disk_device(spec.id, slot, spec.serial) if bus is None else \
-            dialect.pci_disk_device(spec.id, bus, spec.serial)
-        steps = [Step('blockdev-add', dialect.disk_backend(spec.id, path, spec.read_only, spec.direct, aio), PURPOSE_BACKEND,
-                      spec.id),
+        normal = dict(spec.normal)
+        if normal['aio'] is None:
+            normal['aio'] = dialect.default_aio(normal['direct'])
+        path, serial = normal['path'], normal['serial']
+        device = dialect.micro_disk_device(spec.id, slot, serial) if bus is None else \
+            dialect.pci_disk_device(spec.id, bus, serial)
+        backend = dialect.disk_backend(spec.id, path, normal['read_only'], normal['direct'], normal['aio'])
+        steps = [Step('blockdev-add', backend, PURPOSE_BACKEND, spec.id),
                  Step('device_add', device, PURPOSE_DEVICE, spec.id)]
         entry = DeviceEntry(spec.id, self.name, slot=slot, bus=bus, addr=None if bus is None else '0x0', path=path,
-                            options=options)
+                            options=self.recorded_options(normal))
         return steps, entry
 
     def backend_del_step(self, device_id: str) -> Step:
@@ -140,9 +132,9 @@ class Disk(DeviceKind):
         return not state.dialect.opens_image_at_blockdev_add
 
     def adopt(self, state, spec: DeviceSpec) -> Optional[DeviceEntry]:
-        if spec.path and state.holds_image(spec.path) \
-                and not any(same_file(device.path, spec.path) for device in state.devices.values()):
-            return DeviceEntry(spec.id, self.name, path=os.path.realpath(spec.path))
+        path = spec.normal['path']
+        if path and state.holds_image(path) and not any(same_file(device.path, path) for device in state.devices.values()):
+            return DeviceEntry(spec.id, self.name, path=path)
         return None
 
     def cold_backend(self, props: Dict[str, str]):

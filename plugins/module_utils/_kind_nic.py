@@ -16,7 +16,7 @@ from ._device import SOURCE_COLD, SOURCE_RECORD, CurrentDevice
 from ._device_record import DeviceEntry
 from ._device_spec import DeviceSpec
 from ._errors import DeviceInputError
-from ._kind_base import DeviceKind, compare
+from ._kind_base import COMPARE_EQUAL, DeviceKind
 from ._steps import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_DEVICE, PURPOSE_UNPLUG_FOLLOW_UP, Step
 from ._stratovirt import MACHINE_MICRO, MICRO_NIC_SLOTS
 
@@ -38,7 +38,8 @@ class Nic(DeviceKind):
         mac=dict(type='str'),
         create_tap=dict(type='bool', default=False),
     )
-    string_options = ('ifname', 'mac')
+    compared = dict(ifname=COMPARE_EQUAL, mac=COMPARE_EQUAL)
+    held_option = 'ifname'
     micro_slots = MICRO_NIC_SLOTS
     free_key = 'nic_slots'
     held_noun = 'tap'
@@ -48,26 +49,26 @@ class Nic(DeviceKind):
 
     # -- the task's options -------------------------------------------
 
-    def read(self, spec: DeviceSpec, params: Dict[str, Any]) -> DeviceSpec:
-        spec = spec._replace(ifname=params.get('ifname'), mac=params.get('mac'), create_tap=bool(params.get('create_tap')))
-        if spec.state == 'present' and not spec.ifname:
+    def check_form(self, spec: DeviceSpec) -> None:
+        ifname, mac = spec.options['ifname'], spec.options['mac']
+        if spec.state == 'present' and not ifname:
             raise DeviceInputError('NIC %s: ifname (the host tap) is required with state=present' % spec.id)
-        if spec.ifname is not None and not IFNAME_PATTERN.fullmatch(spec.ifname):
+        if ifname is not None and not IFNAME_PATTERN.fullmatch(ifname):
             raise DeviceInputError('NIC %s: ifname %r is not a valid interface name (at most 15 characters, no "/", ":" or '
-                                   'spaces)' % (spec.id, spec.ifname))
-        if spec.mac is not None and not MAC_PATTERN.fullmatch(spec.mac):
+                                   'spaces)' % (spec.id, ifname))
+        if mac is not None and not MAC_PATTERN.fullmatch(mac):
             raise DeviceInputError('NIC %s: mac %r must be six hexadecimal pairs separated by ":", like 52:54:00:12:34:56'
-                                   % (spec.id, spec.mac))
-        return spec
+                                   % (spec.id, mac))
 
     def check_host(self, spec: DeviceSpec) -> None:
-        interface = os.path.join(SYS_CLASS_NET, spec.ifname)
+        ifname = spec.options['ifname']
+        interface = os.path.join(SYS_CLASS_NET, ifname)
         if not os.path.lexists(interface):
-            if spec.create_tap:
+            if spec.options['create_tap']:
                 return
             raise DeviceInputError('tap %s of NIC %s does not exist on this host: create it first (ip tuntap add dev %s '
                                    'mode tap) or set create_tap=true to let StratoVirt create it'
-                                   % (spec.ifname, spec.id, spec.ifname))
+                                   % (ifname, spec.id, ifname))
         # A tun/tap interface has tun_flags (IFF_TAP set for a tap); lo, a bridge, a physical NIC have none.
         try:
             with open(os.path.join(interface, 'tun_flags'), encoding='ascii') as handle:
@@ -78,36 +79,33 @@ class Nic(DeviceKind):
             what = 'a tun device' if flags is not None else 'loopback, bridge, physical NIC or the like'
             raise DeviceInputError('ifname %s of NIC %s is a host interface that is not a tap (%s); give a tap (ip tuntap '
                                    'add dev NAME mode tap), or a name no interface has, with create_tap=true'
-                                   % (spec.ifname, spec.id, what))
+                                   % (ifname, spec.id, what))
 
     # -- planning -----------------------------------------------------
 
-    def differences(self, current: CurrentDevice, spec: DeviceSpec, found: List[str]) -> None:
-        compare(found, 'ifname', current.ifname, spec.ifname)
-        compare(found, 'mac', current.options.get('mac'), spec.mac)
-
     def check_plug(self, state, spec: DeviceSpec, others: Dict[str, CurrentDevice]) -> None:
         dialect = state.dialect
+        ifname, mac = spec.options['ifname'], spec.options['mac']
         for device in others.values():
-            if device.ifname == spec.ifname:
+            if device.ifname == ifname:
                 raise DeviceInputError('tap %s of %s is already used by NIC %s of this VM'
-                                       % (spec.ifname, self.describe(spec.id), device.id))
-        if spec.ifname in state.held_after_unplug:
+                                       % (ifname, self.describe(spec.id), device.id))
+        if ifname in state.held_after_unplug:
             raise DeviceInputError('tap %s is still held by this VM after NIC %s was unplugged (a StratoVirt %s defect): it '
                                    'cannot be plugged again until the VM restarts; use another tap'
-                                   % (spec.ifname, state.held_after_unplug[spec.ifname], dialect.release_text))
-        if spec.mac is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
+                                   % (ifname, state.held_after_unplug[ifname], dialect.release_text))
+        if mac is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
             raise DeviceInputError('NIC %s: a micro VM honours mac from StratoVirt 2.5.0; this VM runs %s and would ignore '
                                    'it: leave mac unset' % (spec.id, dialect.release_text))
 
     def plug(self, dialect, spec: DeviceSpec, slot: Optional[int], bus: Optional[str]):
-        options = {'mac': spec.mac} if spec.mac is not None else {}
-        device = dialect.micro_nic_device(spec.id, slot, spec.mac) if bus is None else \
-            dialect.pci_nic_device(spec.id, bus, spec.mac)
-        steps = [Step('netdev_add', dialect.nic_backend(spec.id, spec.ifname), PURPOSE_BACKEND, spec.id),
+        ifname, mac = spec.normal['ifname'], spec.normal['mac']
+        device = dialect.micro_nic_device(spec.id, slot, mac) if bus is None else \
+            dialect.pci_nic_device(spec.id, bus, mac)
+        steps = [Step('netdev_add', dialect.nic_backend(spec.id, ifname), PURPOSE_BACKEND, spec.id),
                  Step('device_add', device, PURPOSE_DEVICE, spec.id)]
-        entry = DeviceEntry(spec.id, self.name, slot=slot, bus=bus, addr=None if bus is None else '0x0', ifname=spec.ifname,
-                            options=options)
+        entry = DeviceEntry(spec.id, self.name, slot=slot, bus=bus, addr=None if bus is None else '0x0', ifname=ifname,
+                            options=self.recorded_options(spec.normal))
         return steps, entry
 
     def micro_unplug_follow_ups(self, dialect, device_id: str) -> List[Step]:
@@ -130,8 +128,9 @@ class Nic(DeviceKind):
         return not any(other.state == TAP_HELD and other.ifname == entry.ifname for other in state.record.devices.values())
 
     def adopt(self, state, spec: DeviceSpec) -> Optional[DeviceEntry]:
-        if spec.ifname not in state.taps or any(device.ifname == spec.ifname for device in state.devices.values()) \
-                or spec.ifname in state.held_after_unplug:
+        ifname = spec.normal['ifname']
+        if ifname not in state.taps or any(device.ifname == ifname for device in state.devices.values()) \
+                or ifname in state.held_after_unplug:
             return None
         if state.dialect.nic_unplug_keeps_tap and spec.state == 'present':
             # 2.5.0 keeps the tap of an unplugged NIC: a held tap no record explains does not prove a NIC.
@@ -139,8 +138,8 @@ class Nic(DeviceKind):
                 'tap %s of NIC %s is held by the VM, but the device record does not say by which device; StratoVirt '
                 '%s keeps the tap of an unplugged NIC until the VM exits, so that does not tell whether NIC %s is '
                 'attached. Unplug it first (state=absent with ifname %s; the tap then stays held until the VM '
-                'restarts), or use another tap' % (spec.ifname, spec.id, state.dialect.release_text, spec.id, spec.ifname))
-        return DeviceEntry(spec.id, self.name, ifname=spec.ifname)
+                'restarts), or use another tap' % (ifname, spec.id, state.dialect.release_text, spec.id, ifname))
+        return DeviceEntry(spec.id, self.name, ifname=ifname)
 
     def cold_backend(self, props: Dict[str, str]):
         return None, props.get('ifname'), None

@@ -125,3 +125,61 @@ def test_every_kind_declares_its_options_and_places():
     for kind in KINDS.values():
         assert kind.name and kind.label and kind.list_option and kind.module and kind.options and kind.micro_slots > 0
         assert set(kind.string_options) <= set(kind.options)
+
+
+class _DiskWithDiscard(type(KINDS['disk'])):
+    """A disk kind with one more option, declared the way a maintainer would add it: in the kind alone."""
+
+    options = dict(type(KINDS['disk']).options, discard=dict(type='bool', default=False))
+    compared = dict(type(KINDS['disk']).compared, discard='equal')
+
+
+def test_a_declared_device_keeps_the_task_s_values_and_their_normal_form(tmp_path):
+    image = tmp_path / 'd.img'
+    image.write_bytes(b'')
+    link = tmp_path / 'link.img'
+    link.symlink_to(image)
+    spec = spec_from_params('disk', {'id': 'd0', 'path': str(link), 'addr': '0x2'})
+    assert (spec.kind, spec.id, spec.slot, spec.state, spec.on_change) == ('disk', 'd0', 2, 'present', 'fail')
+    assert spec.options == {'path': str(link), 'read_only': False, 'direct': True, 'aio': None, 'serial': None}
+    assert spec.normal == dict(spec.options, path=os.path.realpath(str(image)))
+
+
+def test_a_new_kind_option_is_read_compared_and_recorded_from_the_kind_alone(tmp_path):
+    image = str(tmp_path / 'd.img')
+    kind = _DiskWithDiscard()
+    base = spec_from_params('disk', {'id': 'd0', 'path': image})
+    spec = kind.read(base._replace(options={}, normal={}), {'id': 'd0', 'path': image, 'discard': True})
+    assert spec.normal['discard'] is True
+    assert kind.recorded_options(dict(spec.normal, aio='native'))['discard'] is True
+    plugged = CurrentDevice('d0', 'disk', 0, path=image, options={'read_only': False, 'discard': False})
+    found = []
+    kind.differences(plugged, spec, found)
+    assert found == ['discard: False -> True']
+
+
+def test_an_option_a_kind_does_not_compare_is_never_a_difference(tmp_path):
+    image = str(tmp_path / 'd.img')
+    spec = spec_from_params('disk', {'id': 'd0', 'path': image, 'read_only': True})
+    found = []
+    KINDS['disk'].differences(CurrentDevice('d0', 'disk', 0, path=image, options={'discard': True}), spec, found)
+    assert found == []   # read_only unknown (not recorded), discard not an option the disk kind compares
+
+
+def test_how_a_cold_plugged_image_was_opened_is_not_compared(tmp_path):
+    image = str(tmp_path / 'd.img')
+    spec = spec_from_params('disk', {'id': 'd0', 'path': image, 'direct': False, 'aio': 'threads'})
+    options = {'read_only': False, 'direct': True, 'aio': 'native'}
+    for source, expected in (('cold-plugged', []), ('record', ["direct: True -> False", "aio: 'native' -> 'threads'"])):
+        found = []
+        KINDS['disk'].differences(CurrentDevice('d0', 'disk', 0, path=image, options=options, source=source), spec, found)
+        assert found == expected
+
+
+@pytest.mark.parametrize('aio, serial, recorded', [
+    (None, None, {'read_only': True, 'direct': False, 'aio': None}),
+    ('threads', 'S1', {'read_only': True, 'direct': False, 'aio': 'threads', 'serial': 'S1'}),
+])
+def test_a_disk_records_aio_even_when_none_was_sent_and_serial_only_when_set(aio, serial, recorded):
+    normal = {'path': '/srv/d.img', 'read_only': True, 'direct': False, 'aio': aio, 'serial': serial}
+    assert KINDS['disk'].recorded_options(normal) == recorded
