@@ -14,7 +14,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ._info import report
 from ._qmp import qmp_session
 from ._error_root import CollectionError
-from ._runner import CONNECTION_ARGS, SESSION_ARGS, check_session_options, failure_message, lock_timeout, resolve_machine
+from ._runner import CONNECTION_ARGS, SESSION_ARGS
+from ._session_options import check_session_options, failure_message, lock_timeout, resolve_machine
 from ._stratovirt import detect
 from ._vm_process import command_line, peer_pid
 from ._vm_state import gather

@@ -5,7 +5,7 @@
 "Killed after step k": the simulator acts on step k and drops the connection before its reply
 (``--fault-drop-reply-on``), so the VM keeps what it received, its events are lost and the run stops
 there, as when the module process is killed once its command went out. The module runs in-process
-(its real runner, a stand-in for AnsibleModule) so that the 28 cases stay fast.
+(its converge service, without Ansible) so that the 28 cases stay fast.
 
 After each kill the next run of the same task must converge, its ``commands`` must be what the VM
 received, the record must hold nothing the VM does not have, and no backend may be left: a raw
@@ -20,7 +20,9 @@ import os
 import pytest
 
 from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp import qmp_session
-from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import DeviceTask, argument_spec
+from ansible_collections.stratovirt.qmp.plugins.module_utils._converge import Converge
+from ansible_collections.stratovirt.qmp.plugins.module_utils._error_root import CollectionError
+from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import argument_spec, failure_message
 from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_process import held_taps, open_images
 from conftest import received
 from test_standard_modules import ROOT_PORTS
@@ -38,36 +40,16 @@ CASES = [(profile, machine, kind, action, step)
          for step in steps]
 
 
-class Done(Exception):
-    def __init__(self, result):
-        super().__init__(result.get('msg', ''))
-        self.result = result
-
-
-class Module:
-    """What DeviceTask uses of AnsibleModule: params, check_mode, warn, exit_json, fail_json."""
-
-    def __init__(self, kind, options):
-        self.params = {name: spec.get('default') for name, spec in argument_spec(kind).items()}
-        self.params.update(options)
-        self.check_mode = False
-        self.warnings = []
-
-    def warn(self, text):
-        self.warnings.append(text)
-
-    def exit_json(self, **result):
-        raise Done(dict(result, failed=False, warnings=self.warnings))
-
-    def fail_json(self, **result):
-        raise Done(dict(result, failed=True, warnings=self.warnings))
-
-
 def run(kind, **options):
-    module = Module(kind, options)
-    with pytest.raises(Done) as done:
-        DeviceTask(module, (kind,)).run()
-    return done.value.result
+    """The converge service with the module's defaults, its result as the module would return it."""
+    params = {name: spec.get('default') for name, spec in argument_spec(kind).items()}
+    params.update(options)
+    service = Converge(params, (kind,))
+    try:
+        result = dict(service.run(), failed=False)
+    except CollectionError as exc:
+        result = dict(service.result, failed=True, msg=failure_message(exc, params['socket']))
+    return dict(result, warnings=service.warnings)
 
 
 def mutating(lines):

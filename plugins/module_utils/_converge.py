@@ -1,0 +1,148 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Converge one VM's devices to what a task declares: plain parameters in, the module's result out.
+
+Private to the stratovirt.qmp collection: may change in any release.
+No Ansible here: ``_runner`` adapts AnsibleModule to it, and tests drive it against a scripted or simulated VM.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence
+
+from ._device_spec import DeviceSpec
+from ._error_root import CollectionError
+from ._errors import DeviceInputError
+from ._kinds import kind_named, spec_from_params, view_of
+from ._planner import Plan, plan_all
+from ._preflight import check_host_inputs, check_not_shared
+from ._qmp import qmp_session
+from ._session_options import check_session_options, lock_timeout, resolve_machine
+from ._stratovirt import detect
+from ._vm_process import command_line, peer_pid
+from ._vm_state import gather
+
+
+class Converge:
+    """One run of ``stratovirt_disk``, ``stratovirt_nic`` or ``stratovirt_devices``, for one device or a list of them
+    (one session). :meth:`run` returns the result; on failure, :attr:`result` holds what was done so far."""
+
+    def __init__(self, params: Dict[str, Any], kinds: Sequence[str], check_mode: bool = False) -> None:
+        self.params = params
+        self.kinds = tuple(kinds)
+        self.check_mode = check_mode
+        self.list_options = [kind_named(kind).list_option for kind in self.kinds]
+        self.listed = len(self.kinds) > 1 or params.get(self.list_options[0]) is not None
+        self.warnings: List[str] = []
+        self.applier = None
+        self.state = None
+        self.plans: List[Plan] = []
+        self.done = 0
+        self.result: Dict[str, Any] = {'changed': False, 'commands': [], 'stratovirt': None,
+                                       'diff': {'before': {}, 'after': {}}}
+        if not self.listed:
+            self.result['device'] = None
+
+    def run(self) -> Dict[str, Any]:
+        """:raises CollectionError: after filling :attr:`result` with what reached the VM."""
+        try:
+            self._converge()
+        except CollectionError:
+            self._report(failed=True)
+            raise
+        self._report(failed=False)
+        return self.result
+
+    def _specs(self) -> List[DeviceSpec]:
+        params = self.params
+        if not self.listed:
+            return [spec_from_params(self.kinds[0], params)]
+        specs = [spec_from_params(kind, item) for kind in self.kinds for item in params.get(kind_named(kind).list_option) or []]
+        seen = set()
+        for spec in specs:
+            if spec.id in seen:
+                raise DeviceInputError('%s %s id %s twice (disks and NICs of a VM share one id space)'
+                                       % (' and '.join(self.list_options), 'declare' if len(self.kinds) > 1 else 'declares',
+                                          spec.id))
+            seen.add(spec.id)
+        return specs
+
+    def _converge(self) -> None:
+        params = self.params
+        socket_path = params['socket']
+        check_session_options(params)
+        specs = self._specs()
+        for spec in specs:
+            check_host_inputs(spec)
+        if params['exclusive'] and not self.listed:
+            raise DeviceInputError('exclusive applies to the list form (%s) only' % self.list_options[0])
+        with qmp_session(socket_path, params['timeout'], lock_timeout(params)) as client:
+            pid = peer_pid(client.connection)
+            argv = command_line(pid)
+            dialect = detect(client, resolve_machine(params['machine'], argv, self.check_mode))
+            self.result['stratovirt'] = {'release': dialect.release_text, 'machine': dialect.machine, 'pid': pid}
+            if dialect.release_warning:
+                self.warnings.append(dialect.release_warning)
+            state = self.state = gather(socket_path, dialect, pid, argv)
+            for spec in specs:
+                state.adopt_if_unexplained(spec)
+            # Every device is planned, and so checked, before anything is sent.
+            self.plans = plan_all(state, specs, self.kinds if params['exclusive'] else ())
+            check_not_shared([spec for spec, plan in zip(specs, self.plans[-len(specs):]) if plan.steps], pid)
+            for repair in state.repairs:
+                self.warnings.append(repair)
+            if self.check_mode:
+                return
+            if not any(plan.steps for plan in self.plans):
+                if state.repairs:
+                    state.record.save()
+                return
+            # Imported here: a run with nothing to change, the common case on a fleet, does without it.
+            from ._applier import Applier  # pylint: disable=import-outside-toplevel
+            self.applier = Applier(client, state, params['wait_timeout'])
+            for plan in self.plans:
+                self.applier.apply(plan)
+                self.done += 1
+            for note in self.applier.notes:
+                self.warnings.append(note)
+
+    def _report(self, failed: bool) -> None:
+        """Fill the result from the plans: what was sent (or would be, in check mode) and where each device is."""
+        checking = self.check_mode
+        devices = []
+        for index, plan in enumerate(self.plans):
+            applied = checking or index < self.done
+            if applied or (failed and index == self.done):
+                after = plan.after if checking else self._now(plan)
+            else:
+                after = plan.before
+            devices.append({'id': plan.device_id, 'changed': bool(plan.steps) and (checking or index < self.done),
+                            'commands': plan.commands if checking else [], 'device': after, 'before': plan.before})
+        if self.applier is not None:
+            self.result.update(changed=self.applier.changed, commands=self.applier.sent)
+            self._split_commands(devices)
+        elif checking:
+            self.result.update(changed=any(plan.steps for plan in self.plans),
+                               commands=[command for plan in self.plans for command in plan.commands])
+        if checking:
+            self.result['when'] = [condition for plan in self.plans for condition in plan.conditions]
+        if self.listed:
+            self.result['devices'] = [{key: value for key, value in device.items() if key != 'before'} for device in devices]
+            self.result['diff'] = {'before': {device['id']: device['before'] for device in devices if device['before']},
+                                   'after': {device['id']: device['device'] for device in devices if device['device']}}
+        elif devices:
+            self.result['device'] = devices[0]['device']
+            self.result['diff'] = {'before': devices[0]['before'] or {}, 'after': devices[0]['device'] or {}}
+
+    def _now(self, plan: Plan) -> Optional[dict]:
+        device = self.state.devices.get(plan.device_id) if self.state is not None else None
+        return view_of(device) if device is not None else None
+
+    def _split_commands(self, devices: List[dict]) -> None:
+        by_id = {}
+        for command in self.applier.sent:
+            arguments = command.get('arguments') or {}
+            by_id.setdefault(arguments.get('id') or arguments.get('node-name'), []).append(command)
+        for device in devices:
+            device['commands'] = by_id.get(device['id'], [])
+            device['changed'] = device['changed'] or bool(device['commands'])
