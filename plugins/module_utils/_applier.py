@@ -55,7 +55,7 @@ class Applier(UnplugMixin):
             entry.state = 'plugged'
             self.state.record.put(entry)
             self.state.devices[entry.id] = CurrentDevice.from_entry(entry)
-            self.state.leftovers.pop(entry.id, None)
+            self.state.unfinished_plugs.pop(entry.id, None)
         self.state.record.save()
 
     def _note_plugging(self, plan: Plan) -> None:

@@ -32,7 +32,7 @@ class Converge:
         self.kinds = tuple(kinds)
         self.check_mode = check_mode
         self.list_options = [kind_named(kind).list_option for kind in self.kinds]
-        self.listed = len(self.kinds) > 1 or params.get(self.list_options[0]) is not None
+        self.list_form = len(self.kinds) > 1 or params.get(self.list_options[0]) is not None
         self.warnings: List[str] = []
         self.applier = None
         self.state = None
@@ -40,7 +40,7 @@ class Converge:
         self.done = 0
         self.result: Dict[str, Any] = {'changed': False, 'commands': [], 'stratovirt': None,
                                        'diff': {'before': {}, 'after': {}}}
-        if not self.listed:
+        if not self.list_form:
             self.result['device'] = None
 
     def run(self) -> Dict[str, Any]:
@@ -55,7 +55,7 @@ class Converge:
 
     def _specs(self) -> List[DeviceSpec]:
         params = self.params
-        if not self.listed:
+        if not self.list_form:
             return [spec_from_params(self.kinds[0], params)]
         specs = [spec_from_params(kind, item) for kind in self.kinds for item in params.get(kind_named(kind).list_option) or []]
         seen = set()
@@ -74,7 +74,7 @@ class Converge:
         specs = self._specs()
         for spec in specs:
             check_host_inputs(spec)
-        if params['exclusive'] and not self.listed:
+        if params['exclusive'] and not self.list_form:
             raise DeviceInputError('exclusive applies to the list form (%s) only' % self.list_options[0])
         with qmp_session(socket_path, params['timeout'], lock_timeout(params)) as client:
             pid = peer_pid(client.connection)
@@ -113,7 +113,7 @@ class Converge:
         for index, plan in enumerate(self.plans):
             applied = checking or index < self.done
             if applied or (failed and index == self.done):
-                after = plan.after if checking else self._now(plan)
+                after = plan.after if checking else self._view_after_run(plan)
             else:
                 after = plan.before
             devices.append({'id': plan.device_id, 'changed': bool(plan.steps) and (checking or index < self.done),
@@ -126,7 +126,7 @@ class Converge:
                                commands=[command for plan in self.plans for command in plan.commands])
         if checking:
             self.result['when'] = [condition for plan in self.plans for condition in plan.conditions]
-        if self.listed:
+        if self.list_form:
             self.result['devices'] = [{key: value for key, value in device.items() if key != 'before'} for device in devices]
             self.result['diff'] = {'before': {device['id']: device['before'] for device in devices if device['before']},
                                    'after': {device['id']: device['device'] for device in devices if device['device']}}
@@ -134,7 +134,7 @@ class Converge:
             self.result['device'] = devices[0]['device']
             self.result['diff'] = {'before': devices[0]['before'] or {}, 'after': devices[0]['device'] or {}}
 
-    def _now(self, plan: Plan) -> Optional[dict]:
+    def _view_after_run(self, plan: Plan) -> Optional[dict]:
         device = self.state.devices.get(plan.device_id) if self.state is not None else None
         return view_of(device) if device is not None else None
 

@@ -21,7 +21,7 @@ def free_places(state: VMState) -> dict:
         for kind in all_kinds():
             used = state.slots_in_use(kind.name)
             free[kind.free_key] = ['0x%x' % slot for slot in range(kind.micro_slots) if slot not in used]
-        free['backends'] = max(0, MICRO_BACKENDS - state.backends_in_use() - len(state.leftovers))
+        free['backends'] = max(0, MICRO_BACKENDS - state.backends_in_use() - len(state.unfinished_plugs))
         return free
     used = {device.bus for device in state.devices.values() if device.bus is not None}
     return {'root_ports': [port for port in state.root_ports if port not in used]}
@@ -32,7 +32,7 @@ def mismatches(state: VMState, argv: List[str]) -> List[str]:
     found = list(state.repairs)
     for kind in all_kinds():
         found.extend(kind.unexplained(state, argv))
-    for device_id, entry in state.leftovers.items():
+    for device_id, entry in state.unfinished_plugs.items():
         found.append('%s %s: a plug was interrupted; the next %s task for it finishes or undoes it'
                      % (entry.kind, device_id, kind_named(entry.kind).module))
     return found

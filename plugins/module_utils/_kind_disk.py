@@ -154,7 +154,7 @@ class Disk(DeviceKind):
     def unexplained(self, state, argv: List[str]) -> List[str]:
         found = []
         known_paths = {device.path for device in state.devices.values() if device.path}
-        known_paths.update(entry.path for entry in state.leftovers.values() if entry.path)
+        known_paths.update(entry.path for entry in state.unfinished_plugs.values() if entry.path)
         command_line = ' '.join(argv)
         for path in state.images:
             # Files named on the command line (serial log, firmware ...) are the VM's own, not devices.

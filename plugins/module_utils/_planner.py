@@ -63,10 +63,10 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
                                % (spec.id, _label(current)))
     micro = state.dialect.machine == MACHINE_MICRO
     # A micro VM plug an earlier run left half-done is undone first; a standard VM one is resumed (see the applier).
-    cleanup = micro_unplug_steps(state, state.leftovers[spec.id].kind, spec.id) if micro and spec.id in state.leftovers else []
+    cleanup = micro_unplug_steps(state, state.unfinished_plugs[spec.id].kind, spec.id) if micro and spec.id in state.unfinished_plugs else []
     if spec.state == 'absent':
         if current is None:
-            return Plan(cleanup + _leftover_backend_steps(state, spec), None, None, device_id=spec.id)
+            return Plan(cleanup + _unfinished_plug_backend_steps(state, spec), None, None, device_id=spec.id)
         _check_may_unplug(current, spec, 'unplug it')
         return Plan(unplug_steps(state, current), before, None, device_id=spec.id)
     unplug = []
@@ -82,7 +82,7 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
         unplug = unplug_steps(state, current)
     plug, entry, auto = _plug_steps(state, spec, replacing=current)
     after = view_of(CurrentDevice.from_entry(entry))
-    return Plan(cleanup + unplug + plug, before, after, entry, auto, resume=spec.id in state.leftovers and not micro,
+    return Plan(cleanup + unplug + plug, before, after, entry, auto, resume=spec.id in state.unfinished_plugs and not micro,
                 device_id=spec.id)
 
 
@@ -105,7 +105,7 @@ def plan_all(state: VMState, specs: List[DeviceSpec], exclusive_kinds: Sequence[
     for spec in specs:
         plan = plan_device(projected, spec)
         plans.append(plan)
-        projected.leftovers.pop(spec.id, None)
+        projected.unfinished_plugs.pop(spec.id, None)
         if plan.entry is not None:
             projected.devices[spec.id] = CurrentDevice.from_entry(plan.entry)
         elif plan.after is None:
@@ -131,8 +131,8 @@ def backend_del_step(kind: str, device_id: str) -> Step:
     return kind_named(kind).backend_del_step(device_id)
 
 
-def _leftover_backend_steps(state: VMState, spec: DeviceSpec) -> List[Step]:
-    if state.dialect.machine == MACHINE_MICRO or spec.id not in state.leftovers:
+def _unfinished_plug_backend_steps(state: VMState, spec: DeviceSpec) -> List[Step]:
+    if state.dialect.machine == MACHINE_MICRO or spec.id not in state.unfinished_plugs:
         return []
     return [Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id), backend_del_step(spec.kind, spec.id)]
 
@@ -164,8 +164,8 @@ def _plug_steps(state: VMState, spec: DeviceSpec, replacing: Optional[CurrentDev
 
 
 def _check_backend_room(state: VMState, spec: DeviceSpec, others) -> None:
-    leftovers = [device_id for device_id in state.leftovers if device_id != spec.id]
-    if len(others) + len(state.held_after_unplug) + len(leftovers) >= MICRO_BACKENDS:
+    unfinished = [device_id for device_id in state.unfinished_plugs if device_id != spec.id]
+    if len(others) + len(state.held_after_unplug) + len(unfinished) >= MICRO_BACKENDS:
         raise DeviceInputError('cannot plug %s: the VM already has %d backends registered, the most a micro VM takes (%s)'
                                % (_label(spec), MICRO_BACKENDS, ', '.join(sorted(others))))
 

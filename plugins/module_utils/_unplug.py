@@ -80,7 +80,7 @@ class UnplugMixin:
             if not self.state.dialect.is_absent_reply(exc.desc, device_id):
                 raise DeviceApplyError('device_del of %s answered %r and then %r; the device may still be plugged'
                                        % (device_id, first_answer, exc.desc)) from exc
-        current = self.state.devices.get(device_id) or self.state.leftovers.get(device_id)
+        current = self.state.devices.get(device_id) or self.state.unfinished_plugs.get(device_id)
         self._forget(device_id)
         if current is not None:
             self._keep_held(device_id, current)

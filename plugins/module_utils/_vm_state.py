@@ -40,8 +40,7 @@ class VMState:
         self.image_ids: Dict[tuple, str] = {}          # file identity of each image the VM holds -> its path
         self.taps: List[str] = []
         self.held_after_unplug: Dict[str, str] = {}   # tap -> id of a 2.5.0 NIC unplugged with its tap kept
-        self.cold_ids: List[str] = []
-        self.leftovers: Dict[str, DeviceEntry] = {}   # plugs an earlier run began and never finished
+        self.unfinished_plugs: Dict[str, DeviceEntry] = {}   # by an earlier run that died half-way
         self.root_ports: List[str] = []
         self.repairs: List[str] = []
 
@@ -50,7 +49,7 @@ class VMState:
         projected = copy.copy(self)
         projected.devices = dict(self.devices)
         projected.held_after_unplug = dict(self.held_after_unplug)
-        projected.leftovers = dict(self.leftovers)
+        projected.unfinished_plugs = dict(self.unfinished_plugs)
         return projected
 
     # -- reading --------------------------------------------------------
@@ -72,7 +71,7 @@ class VMState:
         """A device the task names whose image (disk) or tap (NIC) the VM visibly holds, unknown to the record
         (deleted, or written by a run that died): take it as present, and record it, rather than plug it twice
         (``present``) or leave it plugged (``absent`` with its path or ifname). Its slot and options stay unknown."""
-        if spec.id in self.devices or spec.id in self.leftovers:
+        if spec.id in self.devices or spec.id in self.unfinished_plugs:
             return
         entry = kind_named(spec.kind).adopt(self, spec)
         if entry is None:
@@ -93,7 +92,6 @@ class VMState:
             bus = cold.options.get('bus') if self.dialect.machine != MACHINE_MICRO else None
             slot = None if bus is not None else next_slot.get(cold.kind, 0)
             next_slot[cold.kind] = next_slot.get(cold.kind, 0) + 1
-            self.cold_ids.append(cold.id)
             entry = self.record.get(cold.id)
             if entry is not None and entry.state == 'tap-held':
                 continue
@@ -148,7 +146,7 @@ class VMState:
             self.repairs.append('%s %s: an earlier run was interrupted after plugging it; it is recorded as plugged'
                                 % (entry.kind, entry.id))
         else:
-            self.leftovers[entry.id] = entry
+            self.unfinished_plugs[entry.id] = entry
             self.repairs.append('%s %s: an earlier run was interrupted while plugging it; what it left is removed with '
                                 'device_del before anything else' % (entry.kind, entry.id))
 

@@ -45,16 +45,16 @@ class ScriptedClient:
         return self._next({'event': name})
 
 
-def _state(tmp_path, release, machine, entries=(), leftovers=()):
+def _state(tmp_path, release, machine, entries=(), unfinished_plugs=()):
     record = DeviceRecord(str(tmp_path / 'vm.sock.devices.json'), 1, 1)
     state = VMState(Dialect(release, machine), ProcessIdentity(1, 1), record)
     state.root_ports = ['port1', 'port2']
     for entry in entries:
         record.put(entry)
         state.devices[entry.id] = CurrentDevice.from_entry(entry)
-    for entry in leftovers:
+    for entry in unfinished_plugs:
         record.put(entry)
-        state.leftovers[entry.id] = entry
+        state.unfinished_plugs[entry.id] = entry
     return state
 
 
@@ -96,8 +96,8 @@ def _shape(received):
 
 @pytest.mark.parametrize('case', list(CASES))
 def test_the_executor(case, tmp_path):
-    release, machine, entries, leftovers, (kind, params), replies, sent, record_after, error = CASES[case]
-    state = _state(tmp_path, release, machine, entries, leftovers)
+    release, machine, entries, unfinished, (kind, params), replies, sent, record_after, error = CASES[case]
+    state = _state(tmp_path, release, machine, entries, unfinished)
     plan = plan_device(state, spec_from_params(kind, params))
     client = ScriptedClient(replies)
     applier = Applier(client, state, wait_timeout=0.0)
