@@ -67,7 +67,8 @@ class Applier(UnplugMixin):
     # -- QMP --------------------------------------------------------------
 
     def _send(self, execute: str, arguments: dict) -> None:
-        command = {'execute': execute, 'arguments': arguments}
+        # A copy: a retry at the next free place changes the caller's arguments, not what was sent before.
+        command = {'execute': execute, 'arguments': dict(arguments)}
         self.sent.append(command)
         self.client.execute(execute, arguments)
         self.changed = True

@@ -108,7 +108,8 @@ def test_the_executor(case, tmp_path):
             applier.apply(plan)
     assert _shape(client.received) == sent
     assert client.replies == [], 'every scripted reply was asked for'
-    assert [command['execute'] for command in applier.sent] == [name for name, arguments in client.received]
+    # The commands return value is what the VM was sent, arguments included, even after a retry elsewhere.
+    assert [(command['execute'], command['arguments']) for command in applier.sent] == client.received
     saved = DeviceRecord(state.record.path, 1, 1)
     saved.load()
     assert {entry.id: (entry.state, entry.slot) for entry in saved.devices.values()} == record_after
