@@ -20,7 +20,8 @@ from ._errors import DeviceInputError
 from ._kind_base import COMPARE_EQUAL, COMPARE_FILE, COMPARE_HOT_PLUGGED, DeviceKind
 from ._steps import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_DEVICE, Step
 from ._stratovirt import MACHINE_MICRO, MICRO_DISK_SLOTS
-from ._vm_process import FLAG_WORDS, path_identity, same_file
+from ._stratovirt_cmdline import FLAG_WORDS
+from ._vm_process import path_identity, same_file
 
 AIO_CHOICES = ('off', 'native', 'threads', 'iouring')
 SERIAL_PATTERN = re.compile(r'[\x21-\x7e]{1,20}')

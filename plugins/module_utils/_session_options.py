@@ -14,7 +14,7 @@ from ._device_spec import check_no_control_characters
 from ._error_root import CollectionError
 from ._errors import DeviceInputError
 from ._stratovirt import MACHINE_MICRO, MACHINE_STANDARD
-from ._vm_process import machine_type
+from ._stratovirt_cmdline import machine_type
 
 MACHINE_NAMES = {'microvm': MACHINE_MICRO, 'q35': MACHINE_STANDARD, 'virt': MACHINE_STANDARD,
                  'standard': MACHINE_STANDARD}  # the last: the simulator's --machine

@@ -22,9 +22,6 @@ import struct
 from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from ._error_root import CollectionError
-# The command-line grammar is the dialect's (_stratovirt_cmdline); these names stay importable from here too,
-# for the modules that take them from here.
-from ._stratovirt_cmdline import FLAG_WORDS, machine_type, root_ports  # noqa: F401 pylint: disable=unused-import
 
 # Python defines it on Linux; the literal is the Linux value, for unusual builds.
 SO_PEERCRED = getattr(socket, 'SO_PEERCRED', 17)

@@ -19,7 +19,8 @@ from ._device_record import DeviceEntry, DeviceRecord, record_path_for
 from ._device_spec import DeviceSpec
 from ._kinds import kind_named
 from ._stratovirt import MACHINE_MICRO, Dialect
-from ._vm_process import ProcessIdentity, held_taps, open_images, path_identity, process_identity, root_ports
+from ._stratovirt_cmdline import root_ports
+from ._vm_process import ProcessIdentity, held_taps, open_images, path_identity, process_identity
 
 __all__ = ['SOURCE_ADOPTED', 'SOURCE_COLD', 'SOURCE_RECORD', 'CurrentDevice', 'VMState', 'gather']
 
