@@ -16,16 +16,8 @@ import pytest
 from ansible_collections.stratovirt.qmp.plugins.module_utils import _unix_diag as unix_diag
 from ansible_collections.stratovirt.qmp.plugins.module_utils import _unix_proc as unix_proc
 from ansible_collections.stratovirt.qmp.plugins.module_utils._unix_diag import UnixDiagError, UnixSocketEntry, monitor_usage
-from test__unix_diag import accept, connect, inode, listen, only, roles
-
-
-@pytest.fixture
-def sockets():
-    """Collects the sockets a test opens and closes them at teardown, so no test leaks into another."""
-    opened = []
-    yield opened
-    for sock in opened:
-        sock.close()
+# sockets: the fixture of test__unix_diag, which closes what a test opened.
+from test__unix_diag import accept, connect, inode, listen, only, roles, sockets  # noqa: F401  pylint: disable=unused-import
 
 
 @pytest.fixture
