@@ -29,8 +29,8 @@ demo: venv collection
 BENCH_FLEET ?= --vms 50 --devices 3 1 4
 BENCH_NOOP ?= --runs 5
 bench: venv collection
-	PYTHONPATH=$(COLLECTIONS):$(COLLECTION)/roles/simulated_vm/files $(BIN)/python tests/bench/bench_fleet.py $(BENCH_FLEET)
-	PYTHONPATH=$(COLLECTIONS):$(COLLECTION)/roles/simulated_vm/files $(BIN)/python tests/bench/bench_noop.py $(BENCH_NOOP)
+	PYTHONPATH=$(COLLECTIONS):$(call simulator_of,collections) $(BIN)/python tests/bench/bench_fleet.py $(BENCH_FLEET)
+	PYTHONPATH=$(COLLECTIONS):$(call simulator_of,collections) $(BIN)/python tests/bench/bench_noop.py $(BENCH_NOOP)
 
 # The gates run three at a time (2 cores; the replay and the playbook runs wait on I/O part of the time), the
 # longest first; each prints its output when it ends. Then: whether the run left a tap or a simulator on the
@@ -76,8 +76,7 @@ $(BUILD)/core-%/.installed: tests/requirements/ansible-core-%.txt
 # ansible-test wants a real ansible_collections/<ns>/<name> directory, not a symlink; each gate that writes into
 # its copy (tests/output) gets one of its own: $(call copy_of,NAME) -> the collection directory of copy NAME.
 collection:
-	rm -rf $(COLLECTION) && mkdir -p $(COLLECTION)
-	git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(COLLECTION)
+	$(call make_copy,collections)
 
 copy_of = $(BUILD)/$(1)/ansible_collections/stratovirt/qmp
 # A HOME of its own per gate: concurrent ansible-test runs otherwise race on ~/.ansible/test (its SSH key, its
