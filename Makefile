@@ -142,10 +142,11 @@ molecule: venv
 	cd $(call copy_of,molecule) && $(call home_of,molecule) ANSIBLE_COLLECTIONS_PATH=$(BUILD)/molecule $(TIMED) molecule $(BIN)/molecule test
 
 # The byte-exact suites: unit, simulator, replay of the real recordings, end-to-end playbooks. Its log is kept so
-# that make test can close on pytest's summary.
+# that make test can close on pytest's summary. PYTEST_ARGS narrows a run by hand: make pytest PYTEST_ARGS=tests/unit
+PYTEST_ARGS ?= -n 3 tests/unit tests/simulator tests/replay tests/integration
 pytest: venv collection
 	set -o pipefail; cd $(COLLECTION) && $(call home_of,pytest) PYTHONPATH=$(COLLECTIONS) \
-	  $(TIMED) pytest $(BIN)/python -m pytest -n 3 tests/unit tests/simulator tests/replay tests/integration \
+	  $(TIMED) pytest $(BIN)/python -m pytest $(PYTEST_ARGS) \
 	  2>&1 | tee $(BUILD)/pytest.log
 
 clean:
