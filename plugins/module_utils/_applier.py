@@ -7,8 +7,9 @@ Private to the stratovirt.qmp collection: may change in any release.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import List, Optional
 
+from ._apply_session import ApplySession
 from ._device import CurrentDevice
 from ._errors import DeviceApplyError
 from ._kinds import kind_named
@@ -16,35 +17,41 @@ from ._planner import Plan, backend_del_step
 from ._qmp_errors import QMPCommandError
 from ._steps import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_UNPLUG, PURPOSE_UNPLUG_FOLLOW_UP, Step
 from ._stratovirt import MACHINE_MICRO
-from ._unplug import UnplugMixin
+from ._unplug import Unplugger
 from ._vm_state import VMState
 
 
-class Applier(UnplugMixin):
-    """Runs one plan on one connected client.
-
-    ``sent`` lists every command sent, in order (the one a transport error cut off included).
-    """
+class Applier:
+    """Runs one plan on one connected client: the plug steps here, the unplug steps by its :class:`Unplugger`."""
 
     def __init__(self, client, state: VMState, wait_timeout: float) -> None:
-        self.client = client
+        self.session = ApplySession(client, state, wait_timeout)
         self.state = state
-        self.wait_timeout = wait_timeout
-        self.sent: List[dict] = []
-        self.notes: List[str] = []
-        self.changed = False
-        self._defect_answers: Dict[str, str] = {}   # device id -> the defect answer its planned follow-up acts on
+        self.unplugger = Unplugger(self.session)
+
+    @property
+    def sent(self) -> List[dict]:
+        """Every command sent, in order (the one a transport error cut off included)."""
+        return self.session.sent
+
+    @property
+    def notes(self) -> List[str]:
+        return self.session.notes
+
+    @property
+    def changed(self) -> bool:
+        return self.session.changed
 
     def apply(self, plan: Plan) -> None:
         """:raises DeviceApplyError: StratoVirt refused a step; what was applied and rolled back is said."""
         for index, step in enumerate(plan.steps):
             if step.purpose == PURPOSE_UNPLUG:
                 following = plan.steps[index + 1:index + 2]
-                self.unplug(step.device_id, bool(following) and following[0].purpose == PURPOSE_UNPLUG_FOLLOW_UP)
+                self.unplugger.unplug(step.device_id, bool(following) and following[0].purpose == PURPOSE_UNPLUG_FOLLOW_UP)
             elif step.purpose == PURPOSE_UNPLUG_FOLLOW_UP:
-                self.follow_up(step.device_id)
+                self.unplugger.follow_up(step.device_id)
             elif step.purpose == PURPOSE_BACKEND_DEL:
-                self.delete_backend(step)
+                self.unplugger.delete_backend(step)
             elif step.purpose == PURPOSE_BACKEND:
                 self._note_plugging(plan)
                 self._add_backend(step, plan)
@@ -64,51 +71,34 @@ class Applier(UnplugMixin):
         self.state.record.put(plan.entry)
         self.state.record.save()
 
-    # -- QMP --------------------------------------------------------------
-
-    def _send(self, execute: str, arguments: dict) -> None:
-        # A copy: a retry at the next free place changes the caller's arguments, not what was sent before.
-        command = {'execute': execute, 'arguments': dict(arguments)}
-        self.sent.append(command)
-        self.client.execute(execute, arguments)
-        self.changed = True
-
-    def _fail(self, step: Step, exc: Exception, what_now: str) -> DeviceApplyError:
-        said = exc.desc if isinstance(exc, QMPCommandError) else str(exc)
-        return DeviceApplyError('%s of %s failed: StratoVirt said %r; %s' % (step.execute, step.device_id, said, what_now))
-
-    def _forget(self, device_id: str) -> None:
-        self.state.devices.pop(device_id, None)
-        self.state.record.remove(device_id)
-
     # -- plug -------------------------------------------------------------
 
     def _add_backend(self, step: Step, plan: Plan) -> None:
         try:
-            self._send(step.execute, step.arguments)
+            self.session.send(step.execute, step.arguments)
         except QMPCommandError as exc:
             backend_present = self.state.dialect.is_backend_present(exc.desc, step.device_id)
             if plan.resume and backend_present:
-                self.notes.append('the backend %s an interrupted run added is used as it is' % step.device_id)
+                self.session.notes.append('the backend %s an interrupted run added is used as it is' % step.device_id)
                 return
-            self._forget(step.device_id)
+            self.session.forget(step.device_id)
             self.state.record.save()
             if backend_present:
                 # Not ours to remove: the record does not know it, and removing it could unplug whatever uses it.
-                raise self._fail(step, exc, 'the VM already has a backend %s that the device record does not know '
+                raise self.session.fail(step, exc, 'the VM already has a backend %s that the device record does not know '
                                  '(plugged by hand, or the record was deleted): unplug it first (state=absent) or use '
                                  'another id' % step.device_id) from exc
-            raise self._fail(step, exc, 'nothing of %s was plugged' % step.device_id) from exc
+            raise self.session.fail(step, exc, 'nothing of %s was plugged' % step.device_id) from exc
 
     def _add_device(self, step: Step, plan: Plan) -> None:
         arguments = dict(step.arguments)
         while True:
             try:
-                self._send(step.execute, arguments)
+                self.session.send(step.execute, arguments)
                 break
             except QMPCommandError as exc:
                 if plan.resume and self.state.dialect.is_already_plugged(exc.desc, step.device_id):
-                    self.notes.append('%s had been plugged by an interrupted run' % step.device_id)
+                    self.session.notes.append('%s had been plugged by an interrupted run' % step.device_id)
                     break
                 following = self._next_place(plan.entry.kind, arguments, exc.desc) if plan.auto_slot else None
                 if following is None:
@@ -145,14 +135,14 @@ class Applier(UnplugMixin):
         backend_del = backend_del_step(kind, step.device_id)
         try:
             if micro:
-                self.unplug(step.device_id)
+                self.unplugger.unplug(step.device_id)
             else:
                 # The device never came; only the backend this run added is removed.
-                self.delete_backend(backend_del)
+                self.unplugger.delete_backend(backend_del)
             self.state.record.save()
         except DeviceApplyError as rollback_error:
-            raise self._fail(step, exc, 'rolling back its backend failed too (%s); re-run the task to clean up'
+            raise self.session.fail(step, exc, 'rolling back its backend failed too (%s); re-run the task to clean up'
                              % rollback_error.message) from exc
         how = 'device_del' if micro else backend_del.execute
-        raise self._fail(step, exc, 'its backend was removed again (rolled back with %s); nothing of %s is plugged'
+        raise self.session.fail(step, exc, 'its backend was removed again (rolled back with %s); nothing of %s is plugged'
                          % (how, step.device_id)) from exc

@@ -13,6 +13,9 @@ device is still attached, so they are sent only after the event.
 
 from __future__ import annotations
 
+from typing import Dict
+
+from ._apply_session import ApplySession
 from ._device_record import DeviceEntry
 from ._errors import DeviceApplyError
 from ._kinds import kind_named
@@ -24,8 +27,13 @@ from ._stratovirt import MACHINE_MICRO
 MICRO_EVENT_WAIT = 2.0
 
 
-class UnplugMixin:
-    """``unplug`` for :class:`Applier` (which provides ``client``, ``state``, ``_send``, ``_fail``, ``_forget``)."""
+class Unplugger:
+    """The unplug steps of a plan, sent in the :class:`ApplySession` the plug steps use too."""
+
+    def __init__(self, session: ApplySession) -> None:
+        self.session = session
+        self.state = session.state
+        self._defect_answers: Dict[str, str] = {}   # device id -> the defect answer its planned follow-up acts on
 
     def unplug(self, device_id: str, follow_up_planned: bool = False) -> None:
         """``device_del``; with ``follow_up_planned``, a defect answer is left to the planned follow-up step."""
@@ -44,51 +52,51 @@ class UnplugMixin:
 
     def _unplug_micro(self, device_id: str, follow_up_planned: bool) -> None:
         try:
-            self._send('device_del', {'id': device_id})
+            self.session.send('device_del', {'id': device_id})
         except QMPCommandError as exc:
             dialect = self.state.dialect
             if dialect.is_absent_reply(exc.desc, device_id):
-                self.notes.append('%s was already gone from the VM' % device_id)
+                self.session.notes.append('%s was already gone from the VM' % device_id)
                 current = self.state.devices.get(device_id)
-                self._forget(device_id)
+                self.session.forget(device_id)
                 if current is not None and kind_named(current.kind).host_holds(self.state, current):
                     # An unplug cut before its answer: what the VM still holds (2.5.0: the tap) no other device may take.
                     self._keep_held(device_id, current)
                 return
             if not dialect.is_nic_unplug_defect(exc.desc, device_id):
-                raise self._fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
+                raise self.session.fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
                                  'the device may still be plugged; check the VM and re-run') from exc
             if follow_up_planned:
-                self.changed = True
+                self.session.changed = True
                 self._defect_answers[device_id] = exc.desc
             else:
                 self._unplug_half_done(device_id, exc.desc)
             return
         try:
-            self.client.wait_event('DEVICE_DELETED', device_id, timeout=MICRO_EVENT_WAIT)
+            self.session.client.wait_event('DEVICE_DELETED', device_id, timeout=MICRO_EVENT_WAIT)
         except QMPError:
-            self.notes.append('no DEVICE_DELETED event came for %s; a micro VM unplug is complete at the reply' % device_id)
-        self._forget(device_id)
+            self.session.notes.append('no DEVICE_DELETED event came for %s; a micro VM unplug is complete at the reply' % device_id)
+        self.session.forget(device_id)
 
     def _unplug_half_done(self, device_id: str, first_answer: str) -> None:
         # StratoVirt frees slot and config before the failing backend reset; a second device_del tells.
-        self.changed = True
-        self.sent.append({'execute': 'device_del', 'arguments': {'id': device_id}})
+        self.session.changed = True
+        self.session.sent.append({'execute': 'device_del', 'arguments': {'id': device_id}})
         try:
-            self.client.execute('device_del', {'id': device_id})
+            self.session.client.execute('device_del', {'id': device_id})
         except QMPCommandError as exc:
             if not self.state.dialect.is_absent_reply(exc.desc, device_id):
                 raise DeviceApplyError('device_del of %s answered %r and then %r; the device may still be plugged'
                                        % (device_id, first_answer, exc.desc)) from exc
         current = self.state.devices.get(device_id) or self.state.unfinished_plugs.get(device_id)
-        self._forget(device_id)
+        self.session.forget(device_id)
         if current is not None:
             self._keep_held(device_id, current)
 
     def _keep_held(self, device_id: str, device) -> None:
         note = kind_named(device.kind).keep_after_unplug(self.state, device_id, device)
         if note:
-            self.notes.append(note)
+            self.session.notes.append(note)
 
     # -- standard VM ------------------------------------------------------
 
@@ -98,21 +106,21 @@ class UnplugMixin:
         if current is not None and current.pending and not dialect.unplug_has_busy_check:
             # 2.1.0 has no busy check: a second press during a Linux guest's 5 s grace period would cancel it.
             if not kind_named(current.kind).host_holds(self.state, current):
-                self.notes.append('the guest had completed the pending unplug of %s' % device_id)
+                self.session.notes.append('the guest had completed the pending unplug of %s' % device_id)
             else:
                 self._await_guest(device_id)
             self.state.devices.pop(device_id, None)
             return
         try:
-            self._send('device_del', {'id': device_id})
+            self.session.send('device_del', {'id': device_id})
         except QMPCommandError as exc:
             if dialect.is_absent_reply(exc.desc, device_id):
                 if current is not None and current.pending:
-                    self.notes.append('the guest had completed the pending unplug of %s' % device_id)
+                    self.session.notes.append('the guest had completed the pending unplug of %s' % device_id)
                 self.state.devices.pop(device_id, None)
                 return
             if not dialect.is_unplug_busy(exc.desc):
-                raise self._fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
+                raise self.session.fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
                                  'the device is still plugged') from exc
         # Recorded before waiting: a run cut now must not press the button again (2.1.0) and must remove the backend.
         self._mark_pending(device_id)
@@ -121,14 +129,14 @@ class UnplugMixin:
 
     def _await_guest(self, device_id: str) -> None:
         try:
-            self.client.wait_event('DEVICE_DELETED', device_id, timeout=self.wait_timeout)
+            self.session.client.wait_event('DEVICE_DELETED', device_id, timeout=self.session.wait_timeout)
         except QMPTimeoutError:
             self._mark_pending(device_id)
             raise DeviceApplyError(
                 'the guest has not let %s go within %ss (wait_timeout): the unplug is pending in the guest. '
                 'A Linux guest takes about 5 s; one without PCIe hot-plug support (pciehp), or not booted yet, never '
                 'does. The backend is kept; re-run the task later to finish the unplug, or raise wait_timeout'
-                % (device_id, self.wait_timeout)) from None
+                % (device_id, self.session.wait_timeout)) from None
 
     def _mark_pending(self, device_id: str) -> None:
         entry = self.state.record.get(device_id)
@@ -147,11 +155,11 @@ class UnplugMixin:
         """``blockdev-del`` / ``netdev_del`` after the guest let the device go; an absent backend is fine."""
         entry = self.state.record.get(step.device_id)
         try:
-            self._send(step.execute, step.arguments)
+            self.session.send(step.execute, step.arguments)
         except QMPCommandError as exc:
             if not self.state.dialect.is_backend_absent(exc.desc, step.device_id):
-                raise self._fail(step, exc, 'the device is gone but its backend is still registered') from exc
-        self._forget(step.device_id)
+                raise self.session.fail(step, exc, 'the device is gone but its backend is still registered') from exc
+        self.session.forget(step.device_id)
         if entry is not None:
             # 2.5.0 keeps the tap of a removed standard VM NIC open; the host view drops this once it is released.
             self._keep_held(step.device_id, entry)
