@@ -90,10 +90,10 @@ class Nic(DeviceKind):
             if device.ifname == ifname:
                 raise DeviceInputError('tap %s of %s is already used by NIC %s of this VM'
                                        % (ifname, self.describe(spec.id), device.id))
-        if ifname in state.held_after_unplug:
+        if ifname in state.retained_by_unplugged:
             raise DeviceInputError('tap %s is still held by this VM after NIC %s was unplugged (a StratoVirt %s defect): it '
                                    'cannot be plugged again until the VM restarts; use another tap'
-                                   % (ifname, state.held_after_unplug[ifname], dialect.release_text))
+                                   % (ifname, state.retained_by_unplugged[ifname], dialect.release_text))
         if mac is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
             raise DeviceInputError('NIC %s: a micro VM honours mac from StratoVirt 2.5.0; this VM runs %s and would ignore '
                                    'it: leave mac unset' % (spec.id, dialect.release_text))
@@ -130,7 +130,7 @@ class Nic(DeviceKind):
     def adopt(self, state, spec: DeviceSpec) -> Optional[DeviceEntry]:
         ifname = spec.normal['ifname']
         if ifname not in state.taps or any(device.ifname == ifname for device in state.devices.values()) \
-                or ifname in state.held_after_unplug:
+                or ifname in state.retained_by_unplugged:
             return None
         if state.dialect.nic_unplug_keeps_tap and spec.state == 'present':
             # 2.5.0 keeps the tap of an unplugged NIC: a held tap no record explains does not prove a NIC.
@@ -155,19 +155,19 @@ class Nic(DeviceKind):
             return None
         state.record.put(DeviceEntry(device_id, self.name, state=TAP_HELD, slot=device.slot, bus=device.bus,
                                      ifname=device.ifname))
-        state.held_after_unplug[device.ifname] = device_id
+        state.retained_by_unplugged[device.ifname] = device_id
         return ('NIC %s is unplugged but StratoVirt %s keeps its tap %s open until the VM exits; that tap cannot be '
                 'plugged again in this VM' % (device_id, state.dialect.release_text, device.ifname))
 
     def recall_retained(self, state, entry: DeviceEntry) -> None:
         if entry.ifname in state.taps:
-            state.held_after_unplug[entry.ifname] = entry.id
+            state.retained_by_unplugged[entry.ifname] = entry.id
         else:
             state.record.remove(entry.id)
 
     def unexplained(self, state, argv: List[str]) -> List[str]:
         known_taps = {device.ifname for device in state.devices.values() if device.ifname}
-        known_taps.update(state.held_after_unplug)
+        known_taps.update(state.retained_by_unplugged)
         return ['the VM holds tap %s, but no known NIC uses it' % tap for tap in state.taps if tap not in known_taps]
 
     # -- what the user sees ---------------------------------------------
@@ -177,7 +177,7 @@ class Nic(DeviceKind):
 
     def retained_views(self, state) -> List[dict]:
         return [{'id': device_id, 'kind': self.name, 'ifname': ifname, 'source': SOURCE_RECORD, 'unplugged_tap_held': True}
-                for ifname, device_id in state.held_after_unplug.items()]
+                for ifname, device_id in state.retained_by_unplugged.items()]
 
 
 KIND = Nic()

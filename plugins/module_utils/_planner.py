@@ -165,7 +165,7 @@ def _plug_steps(state: VMState, spec: DeviceSpec, replacing: Optional[CurrentDev
 
 def _check_backend_room(state: VMState, spec: DeviceSpec, others) -> None:
     unfinished = [device_id for device_id in state.unfinished_plugs if device_id != spec.id]
-    if len(others) + len(state.held_after_unplug) + len(unfinished) >= MICRO_BACKENDS:
+    if len(others) + len(state.retained_by_unplugged) + len(unfinished) >= MICRO_BACKENDS:
         raise DeviceInputError('cannot plug %s: the VM already has %d backends registered, the most a micro VM takes (%s)'
                                % (_label(spec), MICRO_BACKENDS, ', '.join(sorted(others))))
 

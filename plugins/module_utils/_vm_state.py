@@ -40,7 +40,8 @@ class VMState:
         self.images: List[str] = []
         self.image_ids: Dict[tuple, str] = {}          # file identity of each image the VM holds -> its path
         self.taps: List[str] = []
-        self.held_after_unplug: Dict[str, str] = {}   # tap -> id of a 2.5.0 NIC unplugged with its tap kept
+        # What an unplugged device left held (a 2.5.0 NIC's tap) -> that device's id: no other device may take it.
+        self.retained_by_unplugged: Dict[str, str] = {}
         self.unfinished_plugs: Dict[str, DeviceEntry] = {}   # by an earlier run that died half-way
         self.root_ports: List[str] = []
         self.repairs: List[str] = []
@@ -49,7 +50,7 @@ class VMState:
         """A copy whose device maps can be changed to plan the next device against what earlier plans leave."""
         projected = copy.copy(self)
         projected.devices = dict(self.devices)
-        projected.held_after_unplug = dict(self.held_after_unplug)
+        projected.retained_by_unplugged = dict(self.retained_by_unplugged)
         projected.unfinished_plugs = dict(self.unfinished_plugs)
         return projected
 
@@ -59,7 +60,7 @@ class VMState:
         return {device.slot: device.id for device in self.devices.values() if device.kind == kind and device.slot is not None}
 
     def backends_in_use(self) -> int:
-        return len(self.devices) + len(self.held_after_unplug)
+        return len(self.devices) + len(self.retained_by_unplugged)
 
     def holds_image(self, path: Optional[str]) -> bool:
         """Whether the VM holds the file ``path`` names open, under this name or another (a hard link, a symlink)."""

@@ -26,11 +26,10 @@ from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import argu
 from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_process import held_taps, open_images
 from conftest import received
 from test_standard_modules import ROOT_PORTS
+from tested_releases import MACHINES, PROFILES
 
 from stratovirt_sim.control import new_tap_name
 
-PROFILES = ['2.1.0', '2.5.0']
-MACHINES = ['micro', 'standard']
 PLUG = {'disk': ['blockdev-add', 'device_add'], 'nic': ['netdev_add', 'device_add']}
 UNPLUG = {('micro', 'disk'): ['device_del'], ('micro', 'nic'): ['device_del'],
           ('standard', 'disk'): ['device_del', 'blockdev-del'], ('standard', 'nic'): ['device_del', 'netdev_del']}

@@ -23,7 +23,7 @@ def vm(*devices, dialect=V21, held_taps=None):
     state = VMState(dialect, ProcessIdentity(1, 1), DeviceRecord('/nonexistent/record.json', 1, 1))
     for device in devices:
         state.devices[device.id] = device
-    state.held_after_unplug = dict(held_taps or {})
+    state.retained_by_unplugged = dict(held_taps or {})
     return state
 
 

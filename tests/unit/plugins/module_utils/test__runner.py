@@ -17,6 +17,7 @@ from ansible_collections.stratovirt.qmp.plugins.module_utils._stratovirt import 
 from ansible_collections.stratovirt.qmp.plugins.module_utils._unix_diag import UnixDiagError
 from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_lock import VMLock
 from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_process import VMProcessError
+from tested_releases import MACHINES, PROFILES
 
 LATER = '%d.%d.0' % (NEWEST_KNOWN[0], NEWEST_KNOWN[1] + 1)
 
@@ -102,8 +103,6 @@ def test_the_vm_is_named_once_in_the_message(start_vm, tmp_path):
     assert failure_message(command, vm.socket_path) == 'VM %s: device_del failed: Device d not found' % vm.socket_path
 
 
-PROFILES = ['2.1.0', '2.5.0']
-MACHINES = ['micro', 'standard']
 ROOT_PORTS = ['-device', 'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3',
               '-device', 'pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x4']
 
