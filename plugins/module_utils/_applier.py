@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import List, Optional
 
 from ._apply_session import ApplySession
-from ._device import CurrentDevice
 from ._errors import DeviceApplyError
 from ._kinds import kind_named
 from ._planner import Plan, backend_del_step
@@ -61,7 +60,7 @@ class Applier:
             entry = plan.entry
             entry.state = 'plugged'
             self.state.record.put(entry)
-            self.state.devices[entry.id] = CurrentDevice.from_entry(entry)
+            self.state.devices[entry.id] = entry.as_device()
             self.state.unfinished_plugs.pop(entry.id, None)
         self.state.record.save()
 

@@ -7,21 +7,19 @@ Private to the stratovirt.qmp collection: may change in any release.
 
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, NamedTuple, Tuple
 
-from ._kinds import all_kinds, kind_named
+from ._kinds import all_kinds
 from ._stratovirt_cmdline import options_of, parse_props
 
 
 class ColdPlugged(NamedTuple):
-    """A device of a StratoVirt command line (see :func:`cold_plugged_devices`)."""
+    """A device of a StratoVirt command line as written (see :func:`cold_plugged_devices`); its kind reads it into
+    the one device shape (``DeviceKind.cold_device``)."""
     id: str
     kind: str
     driver: str
-    path: Optional[str]
-    ifname: Optional[str]
-    read_only: Optional[bool]
-    options: Dict[str, str]
+    props: Dict[str, str]
 
 
 def _without_id(props: Dict[str, str]) -> Dict[str, str]:
@@ -37,7 +35,7 @@ def cold_plugged_devices(argv: List[str]) -> List[ColdPlugged]:
     Backends a kind does not want (firmware drives, ``if=pflash``) and other devices are ignored.  Paths are as
     written: a relative one is relative to the VM's working directory.  ``options`` holds the backend's
     properties (``file``, ``direct``, ``ifname`` ...) overlaid with the device's (``drive``, ``bus``, ``addr``,
-    ``mac``, ``serial`` ...), without ids and leading type words.
+    ``mac``, ``serial`` ...), without ids and leading type words: ``props``.
 
     :param argv: the VM's command line.
     :returns: the devices in command-line order, then the unused backends.
@@ -58,11 +56,8 @@ def cold_plugged_devices(argv: List[str]) -> List[ColdPlugged]:
         key = (kind.name, props.get(kind.cold_link, ''))
         used.add(key)
         backend = backends.get(key, {})
-        options = dict(_without_id(backend), **_without_id(props))
-        parsed = kind.cold_backend(backend) if backend else (None, None, None)
-        found.append(ColdPlugged(props.get('id', ''), kind.name, driver, *parsed, options))
+        found.append(ColdPlugged(props.get('id', ''), kind.name, driver, dict(_without_id(backend), **_without_id(props))))
     for (name, backend_id), props in backends.items():
         if (name, backend_id) not in used:
-            parsed = kind_named(name).cold_backend(props) if props else (None, None, None)
-            found.append(ColdPlugged(backend_id, name, '', *parsed, _without_id(props)))
+            found.append(ColdPlugged(backend_id, name, '', _without_id(props)))
     return found

@@ -1,33 +1,31 @@
 # Copyright (c) 2026 stratovirt.qmp contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A device the VM has now, whatever told us (record, command line, host view).
+"""The one shape of a device, whatever tells of it: the task (declared), the record, the command line, the host view.
 
 Private to the stratovirt.qmp collection: may change in any release.
-What it shows is its kind's business (see ``_kinds.view_of``).
+Which options a kind has, how each is normalised and compared, is the kind's business (``_kind_base``); here a
+device is its place and its options, already in their normal form (an image by its real path), so that two devices
+compare field by field and are shown as they are.
 """
 
 from __future__ import annotations
 
-from typing import Dict, NamedTuple, Optional
+from typing import Any, Mapping, NamedTuple, Optional
 
+SOURCE_DECLARED = 'declared'
 SOURCE_RECORD = 'record'
 SOURCE_COLD = 'cold-plugged'
 SOURCE_ADOPTED = 'adopted'
 
 
-class CurrentDevice(NamedTuple):
+class Device(NamedTuple):
     id: str
     kind: str
-    slot: Optional[int]
-    path: Optional[str] = None
-    ifname: Optional[str] = None
-    options: Dict = {}
-    source: str = SOURCE_RECORD
+    slot: Optional[int] = None      # micro VM: its virtio-mmio slot; None where unknown or on a standard VM
     bus: Optional[str] = None       # standard VM: the pcie-root-port it sits on (always at addr 0x0)
+    options: Mapping[str, Any] = {}   # the kind's options in normal form; an option not known is absent
+    source: str = SOURCE_RECORD
     pending: bool = False           # standard VM: device_del sent, the guest has not let it go yet
 
-    @classmethod
-    def from_entry(cls, entry, pending: bool = False) -> 'CurrentDevice':
-        """The device a record entry (or a plan's entry once applied) says is plugged."""
-        return cls(entry.id, entry.kind, entry.slot, path=entry.path, ifname=entry.ifname, options=dict(entry.options),
-                   bus=entry.bus, pending=pending)
+    def option(self, name: str) -> Any:
+        return self.options.get(name)

@@ -31,13 +31,16 @@ import tempfile
 import time
 from typing import Any, Dict, Optional
 
+from ._device import SOURCE_RECORD, Device
 from ._error_root import CollectionError
 
 RECORD_VERSION = 1
 RECORD_SUFFIX = '.devices.json'
 DEVICE_KINDS = ('disk', 'nic')
 DEVICE_STATES = ('plugging', 'plugged', 'unplug-pending', 'tap-held')
-_OPTIONAL_STR_FIELDS = ('bus', 'addr', 'path', 'ifname')
+# Options version 1 of the format keeps as fields of their own, beside ``options``: what the host view checks.
+OPTIONS_AS_FIELDS = ('path', 'ifname')
+_OPTIONAL_STR_FIELDS = ('bus', 'addr') + OPTIONS_AS_FIELDS
 _ENTRY_FIELDS = ('id', 'kind', 'slot') + _OPTIONAL_STR_FIELDS + ('options', 'state', 'plugged_at')
 
 
@@ -109,6 +112,20 @@ class DeviceEntry:
             raise ValueError('device %s: options must be an object, not %r' % (self.id, self.options))
         if isinstance(self.plugged_at, bool) or not isinstance(self.plugged_at, (int, float)):
             raise ValueError('device %s: plugged_at must be a number, not %r' % (self.id, self.plugged_at))
+
+    @classmethod
+    def from_device(cls, device: Device, state: str = 'plugged', addr: Optional[str] = None) -> DeviceEntry:
+        """The record entry of ``device`` (its options in normal form)."""
+        options = dict(device.options)
+        fields = {name: options.pop(name, None) for name in OPTIONS_AS_FIELDS}
+        return cls(device.id, device.kind, state=state, slot=device.slot, bus=device.bus, addr=addr, options=options,
+                   **fields)
+
+    def as_device(self, pending: bool = False, source: str = SOURCE_RECORD) -> Device:
+        """The device this entry says is plugged (or was, for ``tap-held`` and ``plugging`` entries)."""
+        options = dict(self.options)
+        options.update((name, getattr(self, name)) for name in OPTIONS_AS_FIELDS if getattr(self, name) is not None)
+        return Device(self.id, self.kind, self.slot, self.bus, options, source, pending)
 
     def to_dict(self) -> Dict[str, Any]:
         """:returns: the entry as a JSON-ready dict."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Mapping, NamedTuple, Optional
 
+from ._device import SOURCE_DECLARED, Device
 from ._errors import DeviceInputError
 
 # StratoVirt takes ids up to 255 characters; the record, error texts and command lines want plain words.
@@ -22,7 +23,7 @@ COMMON_STRING_OPTIONS = ('id', 'state', 'addr', 'bus', 'on_change')
 
 
 class DeviceSpec(NamedTuple):
-    """One declared device: the fields every kind has, and the kind's own options as a mapping.
+    """One task for one device: what it declares (see :meth:`declared`), and what to do about a difference.
 
     ``_kinds`` builds it; the kind (see ``_kind_base.DeviceKind``) declares, reads, normalises and compares
     ``options``, so a new kind option never changes this class.
@@ -39,6 +40,10 @@ class DeviceSpec(NamedTuple):
     options: Mapping[str, Any] = {}
     # The same values normalised once by the kind (an image by its real path): what is compared, sent and recorded.
     normal: Mapping[str, Any] = {}
+
+    def declared(self) -> Device:
+        """The device the task declares, in the shape current devices have: compared with them field by field."""
+        return Device(self.id, self.kind, self.slot, self.bus, self.normal, SOURCE_DECLARED)
 
 
 def parse_addr(addr: Optional[str], device_id: str) -> Optional[int]:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ._device import SOURCE_COLD, CurrentDevice
-from ._device_record import DeviceEntry
+from ._device import SOURCE_COLD, Device
 from ._device_spec import DeviceSpec
 from ._steps import Step
 from ._vm_process import same_file
@@ -41,7 +40,6 @@ class DeviceKind:
     options: Dict[str, dict] = {}   # its own argspec entries, the same at the top and in list items
     compared: Dict[str, str] = {}   # option -> COMPARE_*, in the order differences are reported
     normalisers: Dict[str, Callable[[Any], Any]] = {}   # option -> its normal form (applied to a set value only)
-    held_option = ''          # the option a record entry and a current device carry as a field of their own
     # Options recorded (and shown) even without a value, where None says something: nothing of it was sent.
     recorded_unset: Tuple[str, ...] = ()
     micro_slots = 0           # virtio-mmio slots of a micro VM
@@ -91,14 +89,10 @@ class DeviceKind:
 
     # -- planning -----------------------------------------------------
 
-    def current_value(self, device, name: str) -> Any:
-        """The value of option ``name`` of a record entry or a current device."""
-        return getattr(device, name) if name == self.held_option else device.options.get(name)
-
-    def differences(self, current: CurrentDevice, spec: DeviceSpec, found: List[str]) -> None:
+    def differences(self, current: Device, declared: Device, found: List[str]) -> None:
         """Append the differences of this kind's compared options (see :func:`compare`)."""
         for name, mode in self.compared.items():
-            have, want = self.current_value(current, name), spec.normal.get(name)
+            have, want = current.option(name), declared.option(name)
             if mode == COMPARE_FILE:
                 if not same_file(have, want):
                     compare(found, name, have, want)
@@ -107,15 +101,15 @@ class DeviceKind:
 
     def recorded_options(self, normal: Dict[str, Any]) -> Dict[str, Any]:
         """The options a record entry keeps (to compare them on a later run): the compared ones that are set."""
-        return {name: normal.get(name) for name in self.compared if name != self.held_option
-                and (normal.get(name) is not None or name in self.recorded_unset)}
+        return {name: normal.get(name) for name in self.compared
+                if normal.get(name) is not None or name in self.recorded_unset}
 
-    def check_plug(self, state, spec: DeviceSpec, others: Dict[str, CurrentDevice]) -> None:
+    def check_plug(self, state, spec: DeviceSpec, others: Dict[str, Device]) -> None:
         """Refuse a plug this VM (its release, its other devices) cannot take safely. :raises DeviceInputError:"""
         raise NotImplementedError
 
-    def plug(self, dialect, spec: DeviceSpec, slot: Optional[int], bus: Optional[str]) -> Tuple[List[Step], DeviceEntry]:
-        """Backend add and device add, and the record entry once they are applied."""
+    def plug(self, dialect, spec: DeviceSpec, slot: Optional[int], bus: Optional[str]) -> Tuple[List[Step], Device]:
+        """Backend add and device add, and the device once they are applied (its options as recorded)."""
         raise NotImplementedError
 
     def micro_unplug_follow_ups(self, dialect, device_id: str) -> List[Step]:
@@ -128,46 +122,44 @@ class DeviceKind:
 
     # -- the host view --------------------------------------------------
 
-    def host_holds(self, state, device) -> bool:
-        """Whether the VM process visibly holds what ``device`` (a record entry or a current device) names."""
+    def host_holds(self, state, device: Device) -> bool:
+        """Whether the VM process visibly holds what ``device`` names (its image, its tap)."""
         raise NotImplementedError
 
-    def attached_at_device_add(self, state, entry: DeviceEntry) -> bool:
+    def attached_at_device_add(self, state, device: Device) -> bool:
         """Whether holding it proves that an interrupted plug's ``device_add`` went through."""
         raise NotImplementedError
 
-    def adopt(self, state, spec: DeviceSpec) -> Optional[DeviceEntry]:
-        """The entry of a declared device the VM visibly has though nothing known explains it, else None."""
+    def adopt(self, state, spec: DeviceSpec) -> Optional[Device]:
+        """A declared device the VM visibly has though nothing known explains it, else None."""
         raise NotImplementedError
 
-    def cold_backend(self, props: Dict[str, str]) -> Tuple[Optional[str], Optional[str], Optional[bool]]:
-        """``(path, ifname, read_only)`` of its command-line backend."""
+    def cold_options(self, props: Dict[str, str]) -> Dict[str, Any]:
+        """Its options a command line gives (``props``: a backend's properties overlaid with its device's), as
+        written there: a relative path is the VM's."""
         raise NotImplementedError
 
     def cold_backend_wanted(self, props: Dict[str, str]) -> bool:
         return True
 
-    def cold_device(self, state, cold, slot: Optional[int], bus: Optional[str]) -> Optional[CurrentDevice]:
-        """The current device a cold-plugged one is, if the host shows it attached."""
+    def cold_device(self, state, cold, slot: Optional[int], bus: Optional[str]) -> Optional[Device]:
+        """The current device a cold-plugged one is (its options read from ``cold.props``), if the host shows it
+        attached."""
         raise NotImplementedError
 
-    def keep_after_unplug(self, state, device_id: str, device) -> Optional[str]:
+    def keep_after_unplug(self, state, device: Device) -> Optional[str]:
         """Record what the VM still holds of an unplugged device; a note for the user, or None."""
         return None
 
-    def recall_retained(self, state, entry: DeviceEntry) -> None:
+    def recall_retained(self, state, device: Device) -> None:
         """A record entry of what an unplugged device left held: kept while the host still shows it."""
-        state.record.remove(entry.id)
+        state.record.remove(device.id)
 
     def unexplained(self, state, argv: List[str]) -> List[str]:
         """What the VM holds of this kind that no known device explains (stratovirt_info's mismatches)."""
         return []
 
     # -- what the user sees ---------------------------------------------
-
-    def view_fields(self, device: CurrentDevice) -> Dict[str, Any]:
-        """This kind's fields of ``device`` / ``devices[]`` / ``before`` / ``after``."""
-        raise NotImplementedError
 
     def retained_views(self, state) -> List[dict]:
         """stratovirt_info's entries for what unplugged devices left held."""

@@ -13,8 +13,7 @@ import re
 import stat
 from typing import Any, Dict, List, Optional
 
-from ._device import SOURCE_COLD, CurrentDevice
-from ._device_record import DeviceEntry
+from ._device import SOURCE_ADOPTED, SOURCE_COLD, Device
 from ._device_spec import DeviceSpec
 from ._errors import DeviceInputError
 from ._kind_base import COMPARE_EQUAL, COMPARE_FILE, COMPARE_HOT_PLUGGED, DeviceKind
@@ -42,7 +41,6 @@ class Disk(DeviceKind):
     compared = dict(path=COMPARE_FILE, read_only=COMPARE_EQUAL, direct=COMPARE_HOT_PLUGGED, aio=COMPARE_HOT_PLUGGED,
                     serial=COMPARE_EQUAL)
     normalisers = dict(path=os.path.realpath)
-    held_option = 'path'
     recorded_unset = ('aio',)   # None: a release before 2.3.0, sent no aio
     micro_slots = MICRO_DISK_SLOTS
     free_key = 'disk_slots'
@@ -85,12 +83,12 @@ class Disk(DeviceKind):
 
     # -- planning -----------------------------------------------------
 
-    def check_plug(self, state, spec: DeviceSpec, others: Dict[str, CurrentDevice]) -> None:
+    def check_plug(self, state, spec: DeviceSpec, others: Dict[str, Device]) -> None:
         dialect = state.dialect
         path, direct, aio, serial = (spec.options[name] for name in ('path', 'direct', 'aio', 'serial'))
         for device in others.values():
             # By file identity: a hard link or symlink to an attached image (the rootfs above all) is that image.
-            if same_file(device.path, path):
+            if same_file(device.option('path'), path):
                 what = 'the VM\'s own cold-plugged disk' if device.source == SOURCE_COLD else 'already plugged as'
                 raise DeviceInputError('image %s of %s is %s %s; an image must not be attached twice (and never the '
                                        'VM\'s boot/rootfs image)' % (path, self.describe(spec.id), what, device.id))
@@ -116,45 +114,44 @@ class Disk(DeviceKind):
         backend = dialect.disk_backend(spec.id, path, normal['read_only'], normal['direct'], normal['aio'])
         steps = [Step('blockdev-add', backend, PURPOSE_BACKEND, spec.id),
                  Step('device_add', device, PURPOSE_DEVICE, spec.id)]
-        entry = DeviceEntry(spec.id, self.name, slot=slot, bus=bus, addr=None if bus is None else '0x0', path=path,
-                            options=self.recorded_options(normal))
-        return steps, entry
+        return steps, Device(spec.id, self.name, slot, bus, self.recorded_options(normal))
 
     def backend_del_step(self, device_id: str) -> Step:
         return Step('blockdev-del', {'node-name': device_id}, PURPOSE_BACKEND_DEL, device_id)
 
     # -- the host view --------------------------------------------------
 
-    def host_holds(self, state, device) -> bool:
-        return state.holds_image(device.path)
+    def host_holds(self, state, device: Device) -> bool:
+        return state.holds_image(device.option('path'))
 
-    def attached_at_device_add(self, state, entry: DeviceEntry) -> bool:
+    def attached_at_device_add(self, state, device: Device) -> bool:
         # Up to 2.1 the image is opened at device_add; later releases open it at blockdev-add already.
         return not state.dialect.opens_image_at_blockdev_add
 
-    def adopt(self, state, spec: DeviceSpec) -> Optional[DeviceEntry]:
+    def adopt(self, state, spec: DeviceSpec) -> Optional[Device]:
         path = spec.normal['path']
-        if path and state.holds_image(path) and not any(same_file(device.path, path) for device in state.devices.values()):
-            return DeviceEntry(spec.id, self.name, path=path)
+        if path and state.holds_image(path) and \
+                not any(same_file(device.option('path'), path) for device in state.devices.values()):
+            return Device(spec.id, self.name, options={'path': path}, source=SOURCE_ADOPTED)
         return None
-
-    def cold_backend(self, props: Dict[str, str]):
-        # An unknown word gives None: StratoVirt would have refused to start with it.
-        return props.get('file'), None, FLAG_WORDS.get(props.get('readonly', 'off').lower())
 
     def cold_backend_wanted(self, props: Dict[str, str]) -> bool:
         return props.get('if', 'none') != 'pflash'   # firmware, not a disk
 
-    def cold_device(self, state, cold, slot: Optional[int], bus: Optional[str]) -> Optional[CurrentDevice]:
-        path = state.cold_image_path(cold.path)
-        if path is None:
+    def cold_options(self, props: Dict[str, str]) -> Dict[str, Any]:
+        # An unknown word gives None (not compared): StratoVirt would have refused to start with it.
+        return {'path': props.get('file'), 'read_only': FLAG_WORDS.get(props.get('readonly', 'off').lower())}
+
+    def cold_device(self, state, cold, slot: Optional[int], bus: Optional[str]) -> Optional[Device]:
+        options = self.cold_options(cold.props)
+        options['path'] = state.cold_image_path(options['path'])
+        if options['path'] is None:
             return None
-        return CurrentDevice(cold.id, self.name, slot, path=path, options={'read_only': bool(cold.read_only)},
-                             source=SOURCE_COLD, bus=bus)
+        return Device(cold.id, self.name, slot, bus, options, SOURCE_COLD)
 
     def unexplained(self, state, argv: List[str]) -> List[str]:
         found = []
-        known_paths = {device.path for device in state.devices.values() if device.path}
+        known_paths = {device.option('path') for device in state.devices.values() if device.option('path')}
         known_paths.update(entry.path for entry in state.unfinished_plugs.values() if entry.path)
         command_line = ' '.join(argv)
         for path in state.images:
@@ -171,10 +168,6 @@ class Disk(DeviceKind):
                              % ', '.join(paths))
         return found
 
-    # -- what the user sees ---------------------------------------------
-
-    def view_fields(self, device: CurrentDevice) -> Dict[str, Any]:
-        return {'path': device.path}
 
 
 KIND = Disk()

@@ -12,7 +12,7 @@ import os
 import re
 from typing import Any, Dict, List, Optional
 
-from ._device import SOURCE_COLD, SOURCE_RECORD, CurrentDevice
+from ._device import SOURCE_ADOPTED, SOURCE_COLD, SOURCE_RECORD, Device
 from ._device_record import DeviceEntry
 from ._device_spec import DeviceSpec
 from ._errors import DeviceInputError
@@ -39,7 +39,6 @@ class Nic(DeviceKind):
         create_tap=dict(type='bool', default=False),
     )
     compared = dict(ifname=COMPARE_EQUAL, mac=COMPARE_EQUAL)
-    held_option = 'ifname'
     micro_slots = MICRO_NIC_SLOTS
     free_key = 'nic_slots'
     held_noun = 'tap'
@@ -83,11 +82,11 @@ class Nic(DeviceKind):
 
     # -- planning -----------------------------------------------------
 
-    def check_plug(self, state, spec: DeviceSpec, others: Dict[str, CurrentDevice]) -> None:
+    def check_plug(self, state, spec: DeviceSpec, others: Dict[str, Device]) -> None:
         dialect = state.dialect
         ifname, mac = spec.options['ifname'], spec.options['mac']
         for device in others.values():
-            if device.ifname == ifname:
+            if device.option('ifname') == ifname:
                 raise DeviceInputError('tap %s of %s is already used by NIC %s of this VM'
                                        % (ifname, self.describe(spec.id), device.id))
         if ifname in state.retained_by_unplugged:
@@ -104,9 +103,7 @@ class Nic(DeviceKind):
             dialect.pci_nic_device(spec.id, bus, mac)
         steps = [Step('netdev_add', dialect.nic_backend(spec.id, ifname), PURPOSE_BACKEND, spec.id),
                  Step('device_add', device, PURPOSE_DEVICE, spec.id)]
-        entry = DeviceEntry(spec.id, self.name, slot=slot, bus=bus, addr=None if bus is None else '0x0', ifname=ifname,
-                            options=self.recorded_options(spec.normal))
-        return steps, entry
+        return steps, Device(spec.id, self.name, slot, bus, self.recorded_options(spec.normal))
 
     def micro_unplug_follow_ups(self, dialect, device_id: str) -> List[Step]:
         if not dialect.has_nic_unplug_defect:
@@ -120,16 +117,17 @@ class Nic(DeviceKind):
 
     # -- the host view --------------------------------------------------
 
-    def host_holds(self, state, device) -> bool:
-        return device.ifname in state.taps
+    def host_holds(self, state, device: Device) -> bool:
+        return device.option('ifname') in state.taps
 
-    def attached_at_device_add(self, state, entry: DeviceEntry) -> bool:
+    def attached_at_device_add(self, state, device: Device) -> bool:
         # Every release attaches the tap at device_add, unless the tap is one an earlier unplug left held.
-        return not any(other.state == TAP_HELD and other.ifname == entry.ifname for other in state.record.devices.values())
+        return not any(other.state == TAP_HELD and other.ifname == device.option('ifname')
+                       for other in state.record.devices.values())
 
-    def adopt(self, state, spec: DeviceSpec) -> Optional[DeviceEntry]:
+    def adopt(self, state, spec: DeviceSpec) -> Optional[Device]:
         ifname = spec.normal['ifname']
-        if ifname not in state.taps or any(device.ifname == ifname for device in state.devices.values()) \
+        if ifname not in state.taps or any(device.option('ifname') == ifname for device in state.devices.values()) \
                 or ifname in state.retained_by_unplugged:
             return None
         if state.dialect.nic_unplug_keeps_tap and spec.state == 'present':
@@ -139,41 +137,39 @@ class Nic(DeviceKind):
                 '%s keeps the tap of an unplugged NIC until the VM exits, so that does not tell whether NIC %s is '
                 'attached. Unplug it first (state=absent with ifname %s; the tap then stays held until the VM '
                 'restarts), or use another tap' % (ifname, spec.id, state.dialect.release_text, spec.id, ifname))
-        return DeviceEntry(spec.id, self.name, ifname=ifname)
+        return Device(spec.id, self.name, options={'ifname': ifname}, source=SOURCE_ADOPTED)
 
-    def cold_backend(self, props: Dict[str, str]):
-        return None, props.get('ifname'), None
+    def cold_options(self, props: Dict[str, str]) -> Dict[str, Any]:
+        return {'ifname': props.get('ifname')}
 
-    def cold_device(self, state, cold, slot: Optional[int], bus: Optional[str]) -> Optional[CurrentDevice]:
-        if cold.ifname not in state.taps:
+    def cold_device(self, state, cold, slot: Optional[int], bus: Optional[str]) -> Optional[Device]:
+        options = self.cold_options(cold.props)
+        if options['ifname'] not in state.taps:
             return None
-        return CurrentDevice(cold.id, self.name, slot, ifname=cold.ifname, source=SOURCE_COLD, bus=bus)
+        return Device(cold.id, self.name, slot, bus, options, SOURCE_COLD)
 
-    def keep_after_unplug(self, state, device_id: str, device) -> Optional[str]:
+    def keep_after_unplug(self, state, device: Device) -> Optional[str]:
         # 2.5.0 keeps the tap of an unplugged NIC open until the VM exits: no other NIC may take it meanwhile.
-        if not device.ifname or not state.dialect.nic_unplug_keeps_tap:
+        ifname = device.option('ifname')
+        if not ifname or not state.dialect.nic_unplug_keeps_tap:
             return None
-        state.record.put(DeviceEntry(device_id, self.name, state=TAP_HELD, slot=device.slot, bus=device.bus,
-                                     ifname=device.ifname))
-        state.retained_by_unplugged[device.ifname] = device_id
+        state.record.put(DeviceEntry(device.id, self.name, state=TAP_HELD, slot=device.slot, bus=device.bus, ifname=ifname))
+        state.retained_by_unplugged[ifname] = device.id
         return ('NIC %s is unplugged but StratoVirt %s keeps its tap %s open until the VM exits; that tap cannot be '
-                'plugged again in this VM' % (device_id, state.dialect.release_text, device.ifname))
+                'plugged again in this VM' % (device.id, state.dialect.release_text, ifname))
 
-    def recall_retained(self, state, entry: DeviceEntry) -> None:
-        if entry.ifname in state.taps:
-            state.retained_by_unplugged[entry.ifname] = entry.id
+    def recall_retained(self, state, device: Device) -> None:
+        if device.option('ifname') in state.taps:
+            state.retained_by_unplugged[device.option('ifname')] = device.id
         else:
-            state.record.remove(entry.id)
+            state.record.remove(device.id)
 
     def unexplained(self, state, argv: List[str]) -> List[str]:
-        known_taps = {device.ifname for device in state.devices.values() if device.ifname}
+        known_taps = {device.option('ifname') for device in state.devices.values() if device.option('ifname')}
         known_taps.update(state.retained_by_unplugged)
         return ['the VM holds tap %s, but no known NIC uses it' % tap for tap in state.taps if tap not in known_taps]
 
     # -- what the user sees ---------------------------------------------
-
-    def view_fields(self, device: CurrentDevice) -> Dict[str, Any]:
-        return {'ifname': device.ifname}
 
     def retained_views(self, state) -> List[dict]:
         return [{'id': device_id, 'kind': self.name, 'ifname': ifname, 'source': SOURCE_RECORD, 'unplugged_tap_held': True}

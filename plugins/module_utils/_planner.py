@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import List, NamedTuple, Optional, Sequence
 
-from ._device import SOURCE_COLD, CurrentDevice
+from ._device import SOURCE_COLD, Device
 from ._device_record import DeviceEntry
 from ._device_spec import DeviceSpec
 from ._errors import DeviceInputError
@@ -43,13 +43,13 @@ def _label(spec_or_device) -> str:
     return kind_named(spec_or_device.kind).describe(spec_or_device.id)
 
 
-def differences(current: CurrentDevice, spec: DeviceSpec) -> List[str]:
-    """What differs between a present device and the task, field by field; unknown fields are not guessed."""
+def differences(current: Device, declared: Device) -> List[str]:
+    """What differs between a present device and the declared one, field by field; unknown fields are not guessed."""
     found: List[str] = []
     _compare(found, 'addr', None if current.slot is None else '0x%x' % current.slot,
-             None if spec.slot is None else '0x%x' % spec.slot)
-    _compare(found, 'bus', current.bus, spec.bus)
-    kind_named(spec.kind).differences(current, spec, found)
+             None if declared.slot is None else '0x%x' % declared.slot)
+    _compare(found, 'bus', current.bus, declared.bus)
+    kind_named(declared.kind).differences(current, declared, found)
     return found
 
 
@@ -71,7 +71,7 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
         return Plan(unplug_steps(state, current), before, None, device_id=spec.id)
     unplug = []
     if current is not None:
-        found = differences(current, spec)
+        found = differences(current, spec.declared())
         if not found and not current.pending:
             return Plan([], before, before, device_id=spec.id)
         if found and spec.on_change != 'replace':
@@ -81,7 +81,7 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
         _check_may_unplug(current, spec, 'replace it')
         unplug = unplug_steps(state, current)
     plug, entry, auto = _plug_steps(state, spec, replacing=current)
-    after = view_of(CurrentDevice.from_entry(entry))
+    after = view_of(entry.as_device())
     return Plan(cleanup + unplug + plug, before, after, entry, auto, resume=spec.id in state.unfinished_plugs and not micro,
                 device_id=spec.id)
 
@@ -107,13 +107,13 @@ def plan_all(state: VMState, specs: List[DeviceSpec], exclusive_kinds: Sequence[
         plans.append(plan)
         projected.unfinished_plugs.pop(spec.id, None)
         if plan.entry is not None:
-            projected.devices[spec.id] = CurrentDevice.from_entry(plan.entry)
+            projected.devices[spec.id] = plan.entry.as_device()
         elif plan.after is None:
             projected.devices.pop(spec.id, None)
     return plans
 
 
-def unplug_steps(state: VMState, device: CurrentDevice) -> List[Step]:
+def unplug_steps(state: VMState, device: Device) -> List[Step]:
     """``device_del``; on a standard VM, once the guest let the device go, its backend goes too."""
     if state.dialect.machine == MACHINE_MICRO:
         return micro_unplug_steps(state, device.kind, device.id)
@@ -137,13 +137,13 @@ def _unfinished_plug_backend_steps(state: VMState, spec: DeviceSpec) -> List[Ste
     return [Step('device_del', {'id': spec.id}, PURPOSE_UNPLUG, spec.id), backend_del_step(spec.kind, spec.id)]
 
 
-def _check_may_unplug(current: CurrentDevice, spec: DeviceSpec, action: str) -> None:
+def _check_may_unplug(current: Device, spec: DeviceSpec, action: str) -> None:
     if current.source == SOURCE_COLD and not spec.allow_cold_unplug:
         raise DeviceInputError('%s is cold-plugged on the VM\'s command line; the collection never unplugs such a device '
                                'unless the task sets allow_cold_unplug=true to %s' % (_label(spec), action))
 
 
-def _plug_steps(state: VMState, spec: DeviceSpec, replacing: Optional[CurrentDevice]):
+def _plug_steps(state: VMState, spec: DeviceSpec, replacing: Optional[Device]):
     dialect = state.dialect
     others = {device_id: device for device_id, device in state.devices.items() if device_id != spec.id}
     if replacing is not None:
@@ -159,8 +159,8 @@ def _plug_steps(state: VMState, spec: DeviceSpec, replacing: Optional[CurrentDev
         slot = None
     kind = kind_named(spec.kind)
     kind.check_plug(state, spec, others)
-    steps, entry = kind.plug(dialect, spec, slot, bus)
-    return steps, entry, auto
+    steps, device = kind.plug(dialect, spec, slot, bus)
+    return steps, DeviceEntry.from_device(device, addr=None if bus is None else '0x0'), auto
 
 
 def _check_backend_room(state: VMState, spec: DeviceSpec, others) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Dict
 
 from ._apply_session import ApplySession
+from ._device import Device
 from ._device_record import DeviceEntry
 from ._errors import DeviceApplyError
 from ._kinds import kind_named
@@ -61,7 +62,7 @@ class Unplugger:
                 self.session.forget(device_id)
                 if current is not None and kind_named(current.kind).host_holds(self.state, current):
                     # An unplug cut before its answer: what the VM still holds (2.5.0: the tap) no other device may take.
-                    self._keep_held(device_id, current)
+                    self._keep_held(current)
                 return
             if not dialect.is_nic_unplug_defect(exc.desc, device_id):
                 raise self.session.fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
@@ -88,13 +89,14 @@ class Unplugger:
             if not self.state.dialect.is_absent_reply(exc.desc, device_id):
                 raise DeviceApplyError('device_del of %s answered %r and then %r; the device may still be plugged'
                                        % (device_id, first_answer, exc.desc)) from exc
-        current = self.state.devices.get(device_id) or self.state.unfinished_plugs.get(device_id)
+        unfinished = self.state.unfinished_plugs.get(device_id)
+        current = self.state.devices.get(device_id) or (unfinished.as_device() if unfinished else None)
         self.session.forget(device_id)
         if current is not None:
-            self._keep_held(device_id, current)
+            self._keep_held(current)
 
-    def _keep_held(self, device_id: str, device) -> None:
-        note = kind_named(device.kind).keep_after_unplug(self.state, device_id, device)
+    def _keep_held(self, device: Device) -> None:
+        note = kind_named(device.kind).keep_after_unplug(self.state, device)
         if note:
             self.session.notes.append(note)
 
@@ -142,8 +144,7 @@ class Unplugger:
         entry = self.state.record.get(device_id)
         current = self.state.devices.get(device_id)
         if entry is None and current is not None:
-            entry = DeviceEntry(device_id, current.kind, bus=current.bus, addr='0x0', path=current.path,
-                                ifname=current.ifname, options=dict(current.options))
+            entry = DeviceEntry.from_device(current, addr='0x0')
         if entry is not None:
             entry.state = 'unplug-pending'
             self.state.record.put(entry)
@@ -162,5 +163,5 @@ class Unplugger:
         self.session.forget(step.device_id)
         if entry is not None:
             # 2.5.0 keeps the tap of a removed standard VM NIC open; the host view drops this once it is released.
-            self._keep_held(step.device_id, entry)
+            self._keep_held(entry.as_device())
         self.state.record.save()

@@ -14,7 +14,7 @@ import os
 from typing import Dict, List, Optional
 
 from ._cold_plug import cold_plugged_devices
-from ._device import SOURCE_ADOPTED, SOURCE_COLD, SOURCE_RECORD, CurrentDevice
+from ._device import SOURCE_ADOPTED, SOURCE_COLD, SOURCE_RECORD, Device
 from ._device_record import DeviceEntry, DeviceRecord, record_path_for
 from ._device_spec import DeviceSpec
 from ._kinds import kind_named
@@ -22,11 +22,7 @@ from ._stratovirt import MACHINE_MICRO, Dialect
 from ._stratovirt_cmdline import root_ports
 from ._vm_process import ProcessIdentity, held_taps, open_images, path_identity, process_identity
 
-__all__ = ['SOURCE_ADOPTED', 'SOURCE_COLD', 'SOURCE_RECORD', 'CurrentDevice', 'VMState', 'gather']
-
-
-def _real(path: Optional[str]) -> Optional[str]:
-    return os.path.realpath(path) if path else path
+__all__ = ['SOURCE_ADOPTED', 'SOURCE_COLD', 'SOURCE_RECORD', 'Device', 'VMState', 'gather']
 
 
 class VMState:
@@ -36,7 +32,7 @@ class VMState:
         self.dialect = dialect
         self.identity = identity
         self.record = record
-        self.devices: Dict[str, CurrentDevice] = {}
+        self.devices: Dict[str, Device] = {}
         self.images: List[str] = []
         self.image_ids: Dict[tuple, str] = {}          # file identity of each image the VM holds -> its path
         self.taps: List[str] = []
@@ -63,11 +59,12 @@ class VMState:
         return len(self.devices) + len(self.retained_by_unplugged)
 
     def holds_image(self, path: Optional[str]) -> bool:
-        """Whether the VM holds the file ``path`` names open, under this name or another (a hard link, a symlink)."""
+        """Whether the VM holds the file ``path`` (a real path: a normal form) names open, under this name or another
+        (a hard link)."""
         if not path:
             return False
         identity = path_identity(path)
-        return (identity is not None and identity in self.image_ids) or _real(path) in self.images
+        return (identity is not None and identity in self.image_ids) or path in self.images
 
     def adopt_if_unexplained(self, spec: DeviceSpec) -> None:
         """A device the task names whose image (disk) or tap (NIC) the VM visibly holds, unknown to the record
@@ -75,12 +72,11 @@ class VMState:
         (``present``) or leave it plugged (``absent`` with its path or ifname). Its slot and options stay unknown."""
         if spec.id in self.devices or spec.id in self.unfinished_plugs:
             return
-        entry = kind_named(spec.kind).adopt(self, spec)
-        if entry is None:
+        device = kind_named(spec.kind).adopt(self, spec)
+        if device is None:
             return
-        self.devices[spec.id] = CurrentDevice(spec.id, spec.kind, None, path=entry.path, ifname=entry.ifname,
-                                              source=SOURCE_ADOPTED)
-        self.record.put(entry)
+        self.devices[spec.id] = device
+        self.record.put(DeviceEntry.from_device(device))
         self.repairs.append('%s %s was found attached to the VM but not in the device record; it is taken as present and '
                             'recorded (its slot and options are unknown, so they are not compared)' % (spec.kind, spec.id))
 
@@ -91,7 +87,7 @@ class VMState:
         for cold in cold_plugged_devices(argv):
             if not cold.driver:
                 continue
-            bus = cold.options.get('bus') if self.dialect.machine != MACHINE_MICRO else None
+            bus = cold.props.get('bus') if self.dialect.machine != MACHINE_MICRO else None
             slot = None if bus is not None else next_slot.get(cold.kind, 0)
             next_slot[cold.kind] = next_slot.get(cold.kind, 0) + 1
             entry = self.record.get(cold.id)
@@ -109,29 +105,30 @@ class VMState:
         identity = path_identity(seen_from_here)
         if identity is not None and identity in self.image_ids:
             return self.image_ids[identity]
-        return _real(path) if _real(path) in self.images else None
+        real = os.path.realpath(path)
+        return real if real in self.images else None
 
     def add_recorded(self) -> None:
         for entry in list(self.record.devices.values()):
             if entry.id in self.devices:
                 continue
             if entry.state == 'tap-held':
-                kind_named(entry.kind).recall_retained(self, entry)
+                kind_named(entry.kind).recall_retained(self, entry.as_device())
                 continue
             if entry.state == 'plugging':
                 self._add_interrupted(entry)
                 continue
             if entry.state == 'unplug-pending':
                 # Only the guest (or a later device_del's answer) can tell whether it has gone: keep it as pending.
-                self.devices[entry.id] = CurrentDevice.from_entry(entry, pending=True)
+                self.devices[entry.id] = entry.as_device(pending=True)
                 continue
             kind = kind_named(entry.kind)
-            if kind.host_holds(self, entry):
-                self.devices[entry.id] = CurrentDevice.from_entry(entry)
+            if kind.host_holds(self, entry.as_device()):
+                self.devices[entry.id] = entry.as_device()
             elif self.dialect.machine != MACHINE_MICRO:
                 # A standard VM backend outlives its device: an unplug cut before blockdev-del / netdev_del left it.
                 entry.state = 'unplug-pending'
-                self.devices[entry.id] = CurrentDevice.from_entry(entry, pending=True)
+                self.devices[entry.id] = entry.as_device(pending=True)
                 self.repairs.append('%s %s was in the device record but the VM no longer holds its %s: the guest let it '
                                     'go; its backend may still be registered, so it is recorded as unplug pending and '
                                     'the next task for it removes the backend' % (entry.kind, entry.id, kind.held_noun))
@@ -142,9 +139,9 @@ class VMState:
 
     def _add_interrupted(self, entry: DeviceEntry) -> None:
         kind = kind_named(entry.kind)
-        if kind.attached_at_device_add(self, entry) and kind.host_holds(self, entry):
+        if kind.attached_at_device_add(self, entry.as_device()) and kind.host_holds(self, entry.as_device()):
             entry.state = 'plugged'
-            self.devices[entry.id] = CurrentDevice.from_entry(entry)
+            self.devices[entry.id] = entry.as_device()
             self.repairs.append('%s %s: an earlier run was interrupted after plugging it; it is recorded as plugged'
                                 % (entry.kind, entry.id))
         else:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.stratovirt.qmp.plugins.module_utils._applier import Applier
-from ansible_collections.stratovirt.qmp.plugins.module_utils._device import CurrentDevice
 from ansible_collections.stratovirt.qmp.plugins.module_utils._device_record import DeviceEntry, DeviceRecord
 from ansible_collections.stratovirt.qmp.plugins.module_utils._errors import DeviceApplyError
 from ansible_collections.stratovirt.qmp.plugins.module_utils._kinds import spec_from_params
@@ -51,7 +50,7 @@ def _state(tmp_path, release, machine, entries=(), unfinished_plugs=()):
     state.root_ports = ['port1', 'port2']
     for entry in entries:
         record.put(entry)
-        state.devices[entry.id] = CurrentDevice.from_entry(entry)
+        state.devices[entry.id] = entry.as_device()
     for entry in unfinished_plugs:
         record.put(entry)
         state.unfinished_plugs[entry.id] = entry

@@ -12,7 +12,7 @@ from ansible_collections.stratovirt.qmp.plugins.module_utils._errors import Devi
 from ansible_collections.stratovirt.qmp.plugins.module_utils._planner import plan_device
 from ansible_collections.stratovirt.qmp.plugins.module_utils._stratovirt import MACHINE_MICRO, Dialect
 from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_process import ProcessIdentity
-from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_state import SOURCE_COLD, CurrentDevice, VMState
+from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_state import SOURCE_COLD, Device, VMState
 
 V21 = Dialect((2, 1, 0), MACHINE_MICRO)
 V25 = Dialect((2, 5, 0), MACHINE_MICRO)
@@ -28,11 +28,11 @@ def vm(*devices, dialect=V21, held_taps=None):
 
 
 def disk(device_id, slot, path, source='record', **options):
-    return CurrentDevice(device_id, 'disk', slot, path=path, options=options, source=source)
+    return Device(device_id, 'disk', slot, options=dict(options, path=path), source=source)
 
 
 def nic(device_id, slot, ifname, **options):
-    return CurrentDevice(device_id, 'nic', slot, ifname=ifname, options=options)
+    return Device(device_id, 'nic', slot, options=dict(options, ifname=ifname))
 
 
 def want_disk(**params):
@@ -81,7 +81,7 @@ TABLE = [
                                                 'cache': {'direct': True}, 'read-only': False}},
       {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x0', 'drive': 'drive-0',
                                               'serial': 'S1'}}]),
-    ('adopted device, slot unknown, is equal', vm(CurrentDevice('drive-0', 'disk', None, path=IMG, source='adopted')),
+    ('adopted device, slot unknown, is equal', vm(Device('drive-0', 'disk', options={'path': IMG}, source='adopted')),
      want_disk(addr='0x1'), []),
 ]
 
@@ -104,7 +104,7 @@ REFUSALS = [
     ('slot taken', vm(disk('other', 1, '/o')), want_disk(addr='0x1'), 'addr 0x1 of disk drive-0 is taken by disk other'),
     ('no free slot', vm(*[disk('d%d' % n, n, '/d%d' % n) for n in range(4)]), want_disk(), 'no free disk slot'),
     ('backends exhausted', vm(*[disk('d%d' % n, n, '/d%d' % n) for n in range(3)] + [nic('n%d' % n, n, 't%d' % n) for n in range(2)]
-                              + [CurrentDevice('x', 'disk', None, path='/x', source='adopted')]), want_nic(), 'most a micro VM takes'),
+                              + [Device('x', 'disk', options={'path': '/x'}, source='adopted')]), want_nic(), 'most a micro VM takes'),
     ('image attached twice', vm(disk('other', 0, IMG)), want_disk(), 'already plugged as other'),
     ('the rootfs', vm(disk('rootfs', 0, IMG, source=SOURCE_COLD)), want_disk(), "the VM's own cold-plugged disk rootfs"),
     ('cold device absent', vm(disk('rootfs', 0, '/r', source=SOURCE_COLD)), want_disk(id='rootfs', state='absent'), 'allow_cold_unplug'),
@@ -165,7 +165,7 @@ def std_vm(*devices, dialect=S25, ports=('pcie.1', 'pcie.2')):
 
 
 def pci_disk(device_id, bus, path, **options):
-    return CurrentDevice(device_id, 'disk', None, path=path, options=options, bus=bus)
+    return Device(device_id, 'disk', None, bus, dict(options, path=path))
 
 
 STD_TABLE = [
@@ -183,7 +183,7 @@ STD_TABLE = [
     ('present and equal', std_vm(pci_disk('drive-0', 'pcie.1', IMG, read_only=False, direct=True, aio='native')),
      want_disk(bus='pcie.1'), []),
     ('a pending unplug is finished before plugging again',
-     std_vm(CurrentDevice('drive-0', 'disk', None, path=IMG, bus='pcie.1', pending=True, options={'read_only': False})),
+     std_vm(Device('drive-0', 'disk', None, 'pcie.1', {'path': IMG, 'read_only': False}, pending=True)),
      want_disk(),
      [{'execute': 'device_del', 'arguments': {'id': 'drive-0'}}, {'execute': 'blockdev-del', 'arguments': {'node-name': 'drive-0'}},
       {'execute': 'blockdev-add', 'arguments': {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': IMG, 'aio': 'native'},

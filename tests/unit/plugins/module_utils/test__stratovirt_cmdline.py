@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.stratovirt.qmp.plugins.module_utils._cold_plug import ColdPlugged, cold_plugged_devices
+from ansible_collections.stratovirt.qmp.plugins.module_utils._kinds import KINDS
 from ansible_collections.stratovirt.qmp.plugins.module_utils._stratovirt_cmdline import machine_type, root_ports
 
 MICRO = ('stratovirt -machine microvm -kernel /path/vmlinux.bin -smp 1 -m 1024 '
@@ -29,19 +30,19 @@ STANDARD = ('stratovirt -machine q35 -kernel /path/bzImage -smp 1 -m 2G '
 
 def test_micro_vm_command_line():
     assert cold_plugged_devices(MICRO) == [
-        ColdPlugged('rootfs', 'disk', 'virtio-blk-device', '/path/rootfs.ext4', None, False,
+        ColdPlugged('rootfs', 'disk', 'virtio-blk-device',
                     {'file': '/path/rootfs.ext4', 'readonly': 'off', 'direct': 'off', 'drive': 'rootfs'}),
-        ColdPlugged('n0', 'nic', 'virtio-net-device', None, 'tap0', None, {'ifname': 'tap0', 'netdev': 'n0'})]
+        ColdPlugged('n0', 'nic', 'virtio-net-device', {'ifname': 'tap0', 'netdev': 'n0'})]
     assert machine_type(MICRO) == 'microvm'
 
 
 def test_standard_vm_command_line_skips_pflash_and_root_ports():
     devices = cold_plugged_devices(STANDARD)
-    assert [(dev.id, dev.kind, dev.driver, dev.path, dev.ifname, dev.read_only) for dev in devices] == [
-        ('blk0', 'disk', 'virtio-blk-pci', '/path/rootfs', None, False),
-        ('nic0', 'nic', 'virtio-net-pci', None, 'tap1', None)]
-    assert devices[0].options['bus'] == 'pcie.0' and devices[0].options['addr'] == '0x2' and devices[0].options['drive'] == 'rootfs'
-    assert devices[1].options == {'ifname': 'tap1', 'vhost': 'on', 'netdev': 'net0', 'bus': 'pcie.1', 'addr': '0x0', 'mac': '52:54:00:12:34:56'}
+    assert [(dev.id, dev.kind, dev.driver, KINDS[dev.kind].cold_options(dev.props)) for dev in devices] == [
+        ('blk0', 'disk', 'virtio-blk-pci', {'path': '/path/rootfs', 'read_only': False}),
+        ('nic0', 'nic', 'virtio-net-pci', {'ifname': 'tap1'})]
+    assert devices[0].props['bus'] == 'pcie.0' and devices[0].props['addr'] == '0x2' and devices[0].props['drive'] == 'rootfs'
+    assert devices[1].props == {'ifname': 'tap1', 'vhost': 'on', 'netdev': 'net0', 'bus': 'pcie.1', 'addr': '0x0', 'mac': '52:54:00:12:34:56'}
     assert machine_type(STANDARD) == 'q35'
     assert root_ports(STANDARD) == ['pcie.1', 'pcie.2'] and root_ports(MICRO) == []
 
@@ -58,14 +59,14 @@ def test_transcript_launch_lines():
                 "-drive file=/srv/vm/disk3.img,id=rootfs,readonly=off,direct=off").split()
     # A drive no device uses is a backend only: listed with driver '' (its id and image are taken).
     assert cold_plugged_devices(standard) == [
-        ColdPlugged('rootfs', 'disk', '', '/srv/vm/disk3.img', None, False, {'file': '/srv/vm/disk3.img', 'readonly': 'off', 'direct': 'off'})]
+        ColdPlugged('rootfs', 'disk', '', {'file': '/srv/vm/disk3.img', 'readonly': 'off', 'direct': 'off'})]
     assert machine_type(standard) == 'q35'
 
 
 @pytest.mark.parametrize('word, expected', [('on', True), ('true', True), ('off', False), ('false', False), ('maybe', None)])
 def test_readonly_values(word, expected):
     argv = ['-drive', f'file=/i,id=d,readonly={word}', '-device', 'virtio-blk-device,drive=d,id=d']
-    assert cold_plugged_devices(argv)[0].read_only is expected
+    assert KINDS['disk'].cold_options(cold_plugged_devices(argv)[0].props)['read_only'] is expected
 
 
 def test_option_spellings_and_free_text():
@@ -73,8 +74,8 @@ def test_option_spellings_and_free_text():
             '-device', 'virtio-net-device,netdev=missing,id=n', '-netdev', 'tap,id=spare,fd=5', '-M', 'type=virt,gic-version=3',
             '-qmp', 'tcp:127.0.0.1:4444,server', '-device']
     assert cold_plugged_devices(argv) == [
-        ColdPlugged('v', 'disk', 'virtio-blk-device', '/good', None, False, {'file': '/good', 'drive': 'd'}),
-        ColdPlugged('n', 'nic', 'virtio-net-device', None, None, None, {'netdev': 'missing'}),
-        ColdPlugged('spare', 'nic', '', None, None, None, {'fd': '5'})]
+        ColdPlugged('v', 'disk', 'virtio-blk-device', {'file': '/good', 'drive': 'd'}),
+        ColdPlugged('n', 'nic', 'virtio-net-device', {'netdev': 'missing'}),
+        ColdPlugged('spare', 'nic', '', {'fd': '5'})]
     assert machine_type(argv) == 'virt'
     assert machine_type([]) is None and not cold_plugged_devices([])

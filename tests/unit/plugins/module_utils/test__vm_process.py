@@ -226,9 +226,8 @@ def test_simulator_argv_cold_plugged_devices(start_vm, make_image, host_tap, tmp
     argv = command_line(vm.pid)
     assert argv[argv.index('--') + 1:] == cmdline
     assert cold_plugged_devices(argv) == [
-        ColdPlugged('rootfs', 'disk', 'virtio-blk-device', image, None, False,
-                    {'file': image, 'readonly': 'off', 'direct': 'off', 'drive': 'rootfs'}),
-        ColdPlugged('n0', 'nic', 'virtio-net-device', None, tap, None, {'ifname': tap, 'netdev': 'n0', 'mac': '52:54:00:00:00:01'})]
+        ColdPlugged('rootfs', 'disk', 'virtio-blk-device', {'file': image, 'readonly': 'off', 'direct': 'off', 'drive': 'rootfs'}),
+        ColdPlugged('n0', 'nic', 'virtio-net-device', {'ifname': tap, 'netdev': 'n0', 'mac': '52:54:00:00:00:01'})]
     assert machine_type(argv) == 'microvm'  # the simulator's own --machine
     assert held_taps(vm.pid) == [tap]
 
