@@ -19,7 +19,7 @@ export PATH := $(BIN):$(PATH)
 # Several gates read the same copies at once: no .pyc appears under them.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo bench test checks deps venv collection sanity lint docs-lint galaxy molecule pytest integration clean \
+.PHONY: demo bench test checks deps venv collection sanity lint docs-lint style galaxy molecule pytest integration clean \
 	$(addprefix integration-,$(OLDER_CORES)) sanity-$(OLDEST_CORE)
 
 demo: venv collection
@@ -44,7 +44,7 @@ test:
 	  tests/utils/host_state check $(BUILD)/host-before.txt || status=1; \
 	  tests/utils/timed --table $(TIMES); grep -h -E '^=+ .*(passed|failed).* in [0-9.]+s' $(BUILD)/pytest.log; exit $$status
 
-checks: pytest sanity sanity-$(OLDEST_CORE) integration $(addprefix integration-,$(OLDER_CORES)) molecule galaxy lint docs-lint
+checks: pytest sanity sanity-$(OLDEST_CORE) integration $(addprefix integration-,$(OLDER_CORES)) molecule galaxy lint docs-lint style
 
 # Host packages: shellcheck for ansible-test sanity, iproute2 for the taps the tests create, QEMU as a second
 # real QMP server for the client's tests.
@@ -128,6 +128,14 @@ docs-lint: venv
 	@$(call make_copy,docs-lint)
 	cd $(call copy_of,docs-lint) && $(call home_of,docs-lint) ANSIBLE_COLLECTIONS_PATH=$(BUILD)/docs-lint $(TIMED) docs-lint \
 	  bash -c '$(BIN)/antsibull-docs lint-collection-docs --plugin-docs . && $(BIN)/antsibull-changelog lint'
+
+# The code style of pyproject.toml: ruff's linter on all Python, mypy's type checks of plugins/ (as the package
+# Ansible imports it, from the copy's ansible_collections/).
+style: venv
+	@$(call make_copy,style)
+	cd $(BUILD)/style && $(call home_of,style) $(TIMED) style bash -c '$(BIN)/ruff check --no-cache ansible_collections/stratovirt/qmp && \
+	  $(BIN)/mypy --config-file ansible_collections/stratovirt/qmp/pyproject.toml --cache-dir $(BUILD)/homes/style/mypy \
+	  -p ansible_collections.stratovirt.qmp.plugins'
 
 # ansible-galaxy collection build, galaxy-importer on the tarball, ansible-builder introspect, install of the
 # tarball into a clean directory, the rollout from there.

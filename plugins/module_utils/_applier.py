@@ -7,7 +7,7 @@ Private to the stratovirt.qmp collection: may change in any release.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, NoReturn, Optional
 
 from ._apply_session import ApplySession
 from ._errors import DeviceApplyError
@@ -66,8 +66,9 @@ class Applier:
 
     def _note_plugging(self, plan: Plan) -> None:
         # Written before the first plug command: a run that dies half-way leaves a trace the next run acts on.
-        plan.entry.state = 'plugging'
-        self.state.record.put(plan.entry)
+        entry = plan.plugged_entry
+        entry.state = 'plugging'
+        self.state.record.put(entry)
         self.state.record.save()
 
     # -- plug -------------------------------------------------------------
@@ -85,8 +86,8 @@ class Applier:
             if backend_present:
                 # Not ours to remove: the record does not know it, and removing it could unplug whatever uses it.
                 raise self.session.fail(step, exc, 'the VM already has a backend %s that the device record does not know '
-                                 '(plugged by hand, or the record was deleted): unplug it first (state=absent) or use '
-                                 'another id' % step.device_id) from exc
+                                        '(plugged by hand, or the record was deleted): unplug it first (state=absent) or use '
+                                        'another id' % step.device_id) from exc
             raise self.session.fail(step, exc, 'nothing of %s was plugged' % step.device_id) from exc
 
     def _add_device(self, step: Step, plan: Plan) -> None:
@@ -99,16 +100,17 @@ class Applier:
                 if plan.resume and self.state.dialect.is_already_plugged(exc.desc, step.device_id):
                     self.session.notes.append('%s had been plugged by an interrupted run' % step.device_id)
                     break
-                following = self._next_place(plan.entry.kind, arguments, exc.desc) if plan.auto_slot else None
+                entry = plan.plugged_entry
+                following = self._next_place(entry.kind, arguments, exc.desc) if plan.auto_slot else None
                 if following is None:
-                    self._roll_back(plan.entry.kind, step, exc)
+                    self._roll_back(entry.kind, step, exc)
                 # A device unknown to the record (adopted, place unknown) sits there: try the next free place.
                 arguments.update(following)
-        if plan.entry is not None:
-            if 'bus' in arguments:
-                plan.entry.bus = arguments['bus']
-            else:
-                plan.entry.slot = int(arguments['addr'], 16)
+        entry = plan.plugged_entry
+        if 'bus' in arguments:
+            entry.bus = arguments['bus']
+        else:
+            entry.slot = int(arguments['addr'], 16)
 
     def _next_place(self, kind: str, arguments: dict, desc: str) -> Optional[dict]:
         others = [device for device in self.state.devices.values() if device.id != arguments['id']]
@@ -117,10 +119,10 @@ class Applier:
             slot = int(arguments['addr'], 16)
             if not dialect.is_place_taken(desc, slot):
                 return None
-            used = {device.slot for device in others if device.kind == kind}
+            slots_used = {device.slot for device in others if device.kind == kind}
             limit = kind_named(kind).micro_slots
-            free = [candidate for candidate in range(slot + 1, limit) if candidate not in used]
-            return {'addr': '0x%x' % free[0]} if free else None
+            free_slots = [candidate for candidate in range(slot + 1, limit) if candidate not in slots_used]
+            return {'addr': '0x%x' % free_slots[0]} if free_slots else None
         if not dialect.is_place_taken(desc):
             return None
         used = {device.bus for device in others}
@@ -129,7 +131,7 @@ class Applier:
         free = [port for port in later if port not in used]
         return {'bus': free[0]} if free else None
 
-    def _roll_back(self, kind: str, step: Step, exc: QMPCommandError) -> None:
+    def _roll_back(self, kind: str, step: Step, exc: QMPCommandError) -> NoReturn:
         micro = self.state.dialect.machine == MACHINE_MICRO
         backend_del = backend_del_step(kind, step.device_id)
         try:
@@ -141,7 +143,7 @@ class Applier:
             self.state.record.save()
         except DeviceApplyError as rollback_error:
             raise self.session.fail(step, exc, 'rolling back its backend failed too (%s); re-run the task to clean up'
-                             % rollback_error.message) from exc
+                                    % rollback_error.message) from exc
         how = 'device_del' if micro else backend_del.execute
         raise self.session.fail(step, exc, 'its backend was removed again (rolled back with %s); nothing of %s is plugged'
-                         % (how, step.device_id)) from exc
+                                % (how, step.device_id)) from exc

@@ -8,7 +8,7 @@ No Ansible here: ``_runner`` adapts AnsibleModule to it, and tests drive it agai
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 from ._device_spec import DeviceSpec
 from ._error_root import CollectionError
@@ -20,7 +20,10 @@ from ._qmp import qmp_session
 from ._session_options import check_session_options, lock_timeout, resolve_machine
 from ._stratovirt import detect
 from ._vm_process import command_line, peer_pid
-from ._vm_state import gather
+from ._vm_state import VMState, gather
+
+if TYPE_CHECKING:   # imported at run time only when something is sent
+    from ._applier import Applier
 
 
 class Converge:
@@ -34,8 +37,8 @@ class Converge:
         self.list_options = [kind_named(kind).list_option for kind in self.kinds]
         self.list_form = len(self.kinds) > 1 or params.get(self.list_options[0]) is not None
         self.warnings: List[str] = []
-        self.applier = None
-        self.state = None
+        self.applier: Optional[Applier] = None
+        self.state: Optional[VMState] = None
         self.plans: List[Plan] = []
         self.done = 0
         self.result: Dict[str, Any] = {'changed': False, 'commands': [], 'stratovirt': None,
@@ -99,11 +102,11 @@ class Converge:
                 return
             # Imported here: a run with nothing to change, the common case on a fleet, does without it.
             from ._applier import Applier  # pylint: disable=import-outside-toplevel
-            self.applier = Applier(client, state, params['wait_timeout'])
+            applier = self.applier = Applier(client, state, params['wait_timeout'])
             for plan in self.plans:
-                self.applier.apply(plan)
+                applier.apply(plan)
                 self.done += 1
-            for note in self.applier.notes:
+            for note in applier.notes:
                 self.warnings.append(note)
 
     def _report(self, failed: bool) -> None:
@@ -120,7 +123,7 @@ class Converge:
                             'commands': plan.commands if checking else [], 'device': after, 'before': plan.before})
         if self.applier is not None:
             self.result.update(changed=self.applier.changed, commands=self.applier.sent)
-            self._split_commands(devices)
+            self._split_commands(self.applier.sent, devices)
         elif checking:
             self.result.update(changed=any(plan.steps for plan in self.plans),
                                commands=[command for plan in self.plans for command in plan.commands])
@@ -138,9 +141,9 @@ class Converge:
         device = self.state.devices.get(plan.device_id) if self.state is not None else None
         return view_of(device) if device is not None else None
 
-    def _split_commands(self, devices: List[dict]) -> None:
-        by_id = {}
-        for command in self.applier.sent:
+    def _split_commands(self, sent: List[dict], devices: List[dict]) -> None:
+        by_id: Dict[Optional[str], List[dict]] = {}
+        for command in sent:
             arguments = command.get('arguments') or {}
             by_id.setdefault(arguments.get('id') or arguments.get('node-name'), []).append(command)
         for device in devices:

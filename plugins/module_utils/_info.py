@@ -7,7 +7,7 @@ Private to the stratovirt.qmp collection: may change in any release.
 
 from __future__ import annotations
 
-from typing import List
+from typing import Any, Dict, List
 
 from ._kinds import all_kinds, kind_named, view_of
 from ._stratovirt import MACHINE_MICRO, MICRO_BACKENDS
@@ -17,14 +17,14 @@ from ._vm_state import VMState
 def free_places(state: VMState) -> dict:
     """Micro VM: free slots of each kind and backend room; standard VM: free root ports."""
     if state.dialect.machine == MACHINE_MICRO:
-        free = {}
+        free: Dict[str, Any] = {}
         for kind in all_kinds():
             used = state.slots_in_use(kind.name)
             free[kind.free_key] = ['0x%x' % slot for slot in range(kind.micro_slots) if slot not in used]
         free['backends'] = max(0, MICRO_BACKENDS - state.backends_in_use() - len(state.unfinished_plugs))
         return free
-    used = {device.bus for device in state.devices.values() if device.bus is not None}
-    return {'root_ports': [port for port in state.root_ports if port not in used]}
+    taken = {device.bus for device in state.devices.values() if device.bus is not None}
+    return {'root_ports': [port for port in state.root_ports if port not in taken]}
 
 
 def mismatches(state: VMState, argv: List[str]) -> List[str]:

@@ -10,7 +10,7 @@ Everything that differs between disks and NICs lives in those modules and nowher
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ._device import SOURCE_COLD, Device
 from ._device_spec import DeviceSpec
@@ -99,7 +99,7 @@ class DeviceKind:
             elif mode == COMPARE_EQUAL or current.source != SOURCE_COLD:
                 compare(found, name, have, want)
 
-    def recorded_options(self, normal: Dict[str, Any]) -> Dict[str, Any]:
+    def recorded_options(self, normal: Mapping[str, Any]) -> Dict[str, Any]:
         """The options a record entry keeps (to compare them on a later run): the compared ones that are set."""
         return {name: normal.get(name) for name in self.compared
                 if normal.get(name) is not None or name in self.recorded_unset}

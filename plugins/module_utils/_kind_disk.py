@@ -159,7 +159,7 @@ class Disk(DeviceKind):
             if path not in known_paths and path not in command_line:
                 found.append('the VM holds %s open, but no known device uses it (plugged by hand, or by a run whose '
                              'record was lost)' % path)
-        names = {}
+        names: Dict[Any, List[str]] = {}
         for path in state.images:
             names.setdefault(path_identity(path) or path, []).append(path)
         for paths in names.values():
@@ -167,7 +167,6 @@ class Disk(DeviceKind):
                 found.append('the VM holds one file open under several names (%s): one image is attached twice'
                              % ', '.join(paths))
         return found
-
 
 
 KIND = Disk()

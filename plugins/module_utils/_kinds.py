@@ -41,7 +41,7 @@ def all_kinds() -> List[DeviceKind]:
 def view_of(device: Device) -> dict:
     """The device as ``before``/``after``/``device``/``devices[]``/``stratovirt_info`` show it."""
     addr = '0x0' if device.bus is not None else None if device.slot is None else '0x%x' % device.slot
-    shown = {'id': device.id, 'kind': device.kind, 'addr': addr, 'source': device.source}
+    shown: Dict[str, Any] = {'id': device.id, 'kind': device.kind, 'addr': addr, 'source': device.source}
     if device.bus is not None:
         shown['bus'] = device.bus
     if device.pending:

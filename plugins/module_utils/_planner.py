@@ -31,6 +31,13 @@ class Plan(NamedTuple):
     device_id: str = ''
 
     @property
+    def plugged_entry(self) -> DeviceEntry:
+        """The record entry of the device a plug plan plugs (a plan that plugs nothing has no step that asks)."""
+        if self.entry is None:
+            raise ValueError('plan of %s plugs nothing' % self.device_id)
+        return self.entry
+
+    @property
     def commands(self) -> List[dict]:
         return [step.command for step in self.steps]
 

@@ -7,7 +7,7 @@ Private to the stratovirt.qmp collection: may change in any release.
 
 from __future__ import annotations
 
-from typing import List
+from typing import Dict, List
 
 from ._device_spec import DeviceSpec
 from ._errors import DeviceInputError
@@ -30,8 +30,8 @@ def check_not_shared(specs: List[DeviceSpec], vm_pid: int) -> None:
     :param specs: the disks about to be plugged (one scan of /proc for all of them).
     :raises DeviceInputError:
     """
-    files = {spec.id: kind_named(spec.kind).exclusive_file(spec) for spec in specs if spec.state == 'present'}
-    files = {device_id: path for device_id, path in files.items() if path}
+    wanted = {spec.id: kind_named(spec.kind).exclusive_file(spec) for spec in specs if spec.state == 'present'}
+    files: Dict[str, str] = {device_id: path for device_id, path in wanted.items() if path}
     writers = writers_of_any(list(files.values()), vm_pid)
     for device_id, path in files.items():
         if writers.get(path):

@@ -66,7 +66,7 @@ class Unplugger:
                 return
             if not dialect.is_nic_unplug_defect(exc.desc, device_id):
                 raise self.session.fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
-                                 'the device may still be plugged; check the VM and re-run') from exc
+                                        'the device may still be plugged; check the VM and re-run') from exc
             if follow_up_planned:
                 self.session.changed = True
                 self._defect_answers[device_id] = exc.desc
@@ -123,7 +123,7 @@ class Unplugger:
                 return
             if not dialect.is_unplug_busy(exc.desc):
                 raise self.session.fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
-                                 'the device is still plugged') from exc
+                                        'the device is still plugged') from exc
         # Recorded before waiting: a run cut now must not press the button again (2.1.0) and must remove the backend.
         self._mark_pending(device_id)
         self._await_guest(device_id)

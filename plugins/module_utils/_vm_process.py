@@ -240,7 +240,7 @@ def _same_file(left: os.stat_result, right: os.stat_result) -> bool:
 
 def _writable_fds(pid: int, wanted: List[os.stat_result]) -> List[int]:
     """Indexes into ``wanted`` of the files process ``pid`` holds open for writing (empty when unreadable)."""
-    found = []
+    found: List[int] = []
     try:
         names = os.listdir('/proc/%d/fd' % pid)
     except OSError:  # not ours to read, or gone meanwhile

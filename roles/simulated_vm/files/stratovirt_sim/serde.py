@@ -588,7 +588,7 @@ class _JsonReader:
                 raise self.peek_error(EXPECTED_VALUE)
             raise _invalid_type(value, ENUM_EXPECTING)
         except _DeError as err:
-            raise self.fix_position(err)
+            raise self.fix_position(err) from None
 
     def _tagged_seq(self, variants):
         if not self.has_next(True, ord("]"), True):
