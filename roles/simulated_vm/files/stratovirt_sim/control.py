@@ -35,8 +35,10 @@ class SimulatedVM:
     def argv(self) -> List[str]:
         argv = [sys.executable, SIMULATOR, '--socket', self.socket_path, '--profile', self.profile,
                 '--machine', self.machine, '--pidfile', self.pidfile] + self.options
-        # The monitor as StratoVirt's command line names it: what a host listing of the VMs reads.
-        return argv + ['--', '-qmp', qmp_option(self.socket_path)] + self.cmdline
+        # The monitor as StratoVirt's command line names it (what a listing of the host's VMs reads), unless the
+        # command line given names one itself.
+        monitor = [] if '-qmp' in self.cmdline else ['-qmp', qmp_option(self.socket_path)]
+        return argv + ['--'] + self.cmdline + monitor
 
     def start(self, timeout: float = 10.0) -> 'SimulatedVM':
         for path in (self.pidfile,):
