@@ -33,6 +33,7 @@ VMS_ARGS = dict(
 )
 INFO_ARGS = dict(
     vms=dict(type='list', elements='dict'),
+    read_undeclared=dict(type='bool', default=True),
     timeout=dict(type='float', default=10.0),
     workers=dict(type='int', default=DEFAULT_WORKERS),
 )
@@ -107,7 +108,7 @@ def run_vms_info_module() -> None:
             for number, vm in enumerate(declared):
                 if not isinstance(vm.get('name'), str) or not isinstance(vm.get('socket'), str):
                     raise FleetInputError({'vms[%d]' % number: 'each declared VM needs a name and a socket'})
-        result = host_vms_report(params['timeout'], params['workers'], declared)
+        result = host_vms_report(params['timeout'], params['workers'], declared, params['read_undeclared'])
     except CollectionError as exc:
         module.fail_json(msg=exc.message, exception=traceback.format_exc())
     module.exit_json(changed=False, **result)

@@ -32,9 +32,7 @@ NOT_STRATOVIRT = 'not StratoVirt'
 
 def _read(vm: HostVM, timeout: float) -> Dict[str, Any]:
     """One VM's entry: what its command line says, then what its first free monitor says."""
-    entry: Dict[str, Any] = {'pid': vm.pid, 'name': vm.name, 'sockets': vm.sockets, 'socket': vm.sockets[0],
-                             'machine': vm.machine, 'release': None, 'status': None, 'devices': None,
-                             'mismatches': None, 'msg': ''}
+    entry = unread(vm, '')
     socket_path = vm.sockets[0]
     try:
         # lock_timeout 0: the lock is tried once; a session of ours holding it means busy, not a wait.
@@ -64,14 +62,29 @@ def _read(vm: HostVM, timeout: float) -> Dict[str, Any]:
     return entry
 
 
-def host_vms_report(timeout: float, workers: int, declared: Optional[List[dict]] = None) -> Dict[str, Any]:
+def unread(vm: HostVM, why: str) -> Dict[str, Any]:
+    """The entry of a VM whose monitor is not read: what its command line says."""
+    return {'pid': vm.pid, 'name': vm.name, 'sockets': vm.sockets, 'socket': vm.sockets[0], 'machine': vm.machine,
+            'release': None, 'status': None, 'devices': None, 'mismatches': None, 'msg': why}
+
+
+def host_vms_report(timeout: float, workers: int, declared: Optional[List[dict]] = None,
+                    read_undeclared: bool = True) -> Dict[str, Any]:
     """Every StratoVirt VM of this host (``vms``), the processes found not to be StratoVirt (``ignored``), and, for
-    ``declared`` VMs (``name``, ``socket``), those not running and the running ones not declared.
+    ``declared`` VMs (``name``, ``socket``), which are running (``declared``), those not running and the running ones
+    not declared. With ``read_undeclared`` false, the monitors of VMs not declared are not read.
 
     :raises VMProcessError: /proc cannot be listed.
     """
     running = running_vms()
-    entries = run_bounded(lambda vm: _read(vm, timeout), running, workers)
+    declared_keys = {socket_key(vm['socket']) for vm in declared or []}
+
+    def read(vm: HostVM) -> Dict[str, Any]:
+        if declared is not None and not read_undeclared and not any(socket_key(path) in declared_keys for path in vm.sockets):
+            return unread(vm, 'not read: not declared')
+        return _read(vm, timeout)
+
+    entries = run_bounded(read, running, workers)
     vms = [entry for entry in entries if entry['status'] != NOT_STRATOVIRT]
     result: Dict[str, Any] = {'vms': vms,
                               'ignored': [{'pid': entry['pid'], 'sockets': entry['sockets'], 'msg': entry['msg']}

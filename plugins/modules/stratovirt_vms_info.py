@@ -28,6 +28,13 @@ options:
         list the role C(stratovirt.qmp.vm_devices) takes (O(stratovirt.qmp.stratovirt_vms#module:vms)) serves as it is.
     type: list
     elements: dict
+  read_undeclared:
+    description:
+      - With O(vms), whether the monitors of running VMs that O(vms) does not declare are read too. V(false) lists them
+        from their command line only (no release, status or devices), touching only the declared VMs' monitors.
+      - Without O(vms) every VM is read.
+    type: bool
+    default: true
   timeout:
     description: Seconds allowed for each monitor's greeting and each reply.
     type: float
@@ -92,7 +99,7 @@ vms:
     status:
       description:
         - The VM's C(query-status) status (V(running), V(paused) ...), or V(busy) (its monitor was not touched) or
-          V(error) (see RV(vms[].msg)).
+          V(error) (see RV(vms[].msg)); null when it was not read (O(read_undeclared)).
       type: str
     release:
       description: Its StratoVirt release; null when busy or not read.
@@ -109,7 +116,7 @@ vms:
       type: list
       elements: str
     msg:
-      description: Why the VM is busy or could not be read; empty otherwise.
+      description: Why the VM is busy, could not be read, or was not read; empty otherwise.
       type: str
 ignored:
   description: Processes whose command line names a QMP monitor that does not greet as StratoVirt (C(pid), C(sockets), C(msg)).
