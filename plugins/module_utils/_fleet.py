@@ -185,8 +185,8 @@ class Fleet:
         if self.host is not None:
             result['host'] = self.host
         if failed:
-            result['msg'] = '%d of %d VMs failed: %s' % (len(failed), len(self.runs),
-                                                        '; '.join('%s (%s)' % (run.name, run.msg) for run in failed))
+            named = '; '.join('%s (%s)' % (run.name, run.msg) for run in failed)
+            result['msg'] = '%d of %d VMs failed: %s' % (len(failed), len(self.runs), named)
         return result
 
     def refused(self, error: FleetInputError) -> Dict[str, Any]:
