@@ -26,7 +26,7 @@ demo: venv collection
 	$(BIN)/python tests/demo/run_demo.py
 
 # Benchmarks print figures (docs/benchmarks.md); they are not tests. BENCH_FLEET / BENCH_NOOP: their options.
-BENCH_FLEET ?= --vms 50 --devices 3 1 4
+BENCH_FLEET ?= --vms 10 50 100 --devices 3
 BENCH_NOOP ?= --runs 5
 bench: venv collection
 	PYTHONPATH=$(COLLECTIONS):$(call simulator_of,collections) $(BIN)/python tests/bench/bench_fleet.py $(BENCH_FLEET)

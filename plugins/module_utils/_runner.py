@@ -90,12 +90,16 @@ def run_device_module(kind: str) -> None:
     DeviceTask(module, (kind,)).run()
 
 
-def run_devices_module() -> None:
-    """``main()`` of stratovirt_devices: the disks and the NICs of a VM in one call."""
+def devices_argument_spec() -> dict:
+    """The options of stratovirt_devices: the session and the list of every kind (also each VM of stratovirt_vms)."""
     spec = dict(CONNECTION_ARGS)
     spec.update(SESSION_ARGS)
-    names = tuple(kind.name for kind in all_kinds())
-    for name in names:
-        spec[kind_named(name).list_option] = _list_option(name)
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    DeviceTask(module, names).run()
+    for kind in all_kinds():
+        spec[kind.list_option] = _list_option(kind.name)
+    return spec
+
+
+def run_devices_module() -> None:
+    """``main()`` of stratovirt_devices: the disks and the NICs of a VM in one call."""
+    module = AnsibleModule(argument_spec=devices_argument_spec(), supports_check_mode=True)
+    DeviceTask(module, tuple(kind.name for kind in all_kinds())).run()

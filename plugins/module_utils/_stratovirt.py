@@ -33,6 +33,10 @@ class DialectError(CollectionError):
     """The monitor is not a StratoVirt this collection can drive."""
 
 
+class NotStratoVirtError(DialectError):
+    """The monitor's ``query-version`` names another program (QEMU, say)."""
+
+
 def _release_text(release: Tuple[int, int, int]) -> str:
     return '%d.%d.%d' % release
 
@@ -186,11 +190,11 @@ class Dialect(NamedTuple):
 def parse_release(package: str) -> Tuple[int, int, int]:
     """``"StratoVirt-2.1.0"`` -> (2, 1, 0).
 
-    :raises DialectError: not a StratoVirt package string.
+    :raises NotStratoVirtError: not a StratoVirt package string.
     """
     match = PACKAGE_PATTERN.match(package or '')
     if not match:
-        raise DialectError('query-version reported package %r, which is not StratoVirt' % package)
+        raise NotStratoVirtError('query-version reported package %r, which is not StratoVirt' % package)
     return int(match.group(1)), int(match.group(2)), int(match.group(3))
 
 

@@ -69,3 +69,50 @@ def machine_type(argv: List[str]) -> Optional[str]:
             word, props = parse_props(value)
             found = word or props.get('type') or found
     return found
+
+
+def _unix_listener_path(value: str) -> Optional[str]:
+    """``unix:PATH,server,nowait`` -> PATH; None for a TCP monitor or a value StratoVirt would refuse (its
+    ``server`` and ``nowait`` flags are mandatory)."""
+    if not value.startswith('unix:'):
+        return None
+    parts = value[len('unix:'):].split(',')
+    return parts[0] if parts[0] and 'server' in parts[1:] and 'nowait' in parts[1:] else None
+
+
+def qmp_sockets(argv: List[str]) -> List[str]:
+    """:param argv: a StratoVirt command line.
+    :returns: the Unix socket paths of its QMP monitors, as written (relative ones are the VM's): each
+        ``-qmp unix:PATH,server,nowait``, then each ``-mon chardev=ID,mode=control`` on a
+        ``-chardev socket,id=ID,path=PATH,server,nowait``, in command-line order, each path once.
+    """
+    found: List[str] = []
+    chardevs: Dict[str, str] = {}
+    monitors: List[str] = []
+    for option, value in options_of(argv):
+        if option == '-qmp':
+            path = _unix_listener_path(value)
+            if path and path not in found:
+                found.append(path)
+        elif option == '-chardev':
+            word, props = parse_props(value)
+            if word == 'socket' and props.get('id') and props.get('path') and 'server' in props and 'nowait' in props:
+                chardevs[props['id']] = props['path']
+        elif option == '-mon':
+            dummy_word, props = parse_props(value)
+            if props.get('mode') == 'control' and props.get('chardev'):
+                monitors.append(props['chardev'])
+    for chardev in monitors:
+        path = chardevs.get(chardev)
+        if path and path not in found:
+            found.append(path)
+    return found
+
+
+def vm_name(argv: List[str]) -> Optional[str]:
+    """:param argv: a StratoVirt command line. :returns: the value of its last ``-name``, or None."""
+    found = None
+    for option, value in options_of(argv):
+        if option == '-name':
+            found = value
+    return found

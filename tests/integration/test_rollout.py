@@ -131,7 +131,7 @@ def test_rollout_one_vm_failing_does_not_hide_the_others(start_vm, make_image, t
     inventory = write_inventory(str(tmp_path / 'inventory.json'), {'hv0': host_vars(vms)})
     rc, document, dummy = run_rollout(str(tmp_path), inventory)
     assert rc != 0
-    report = task_results(document, 'Print the report of this host')['hv0']['vm_devices_report']
+    report = task_results(document, 'Report per VM what changed')['hv0']['ansible_facts']['vm_devices_report']
     by_name = {entry['name']: entry for entry in report}
     assert by_name['good']['plugged'] == ['data0'] and not by_name['good']['failed']
     assert by_name['after']['plugged'] == ['data0'] and not by_name['after']['failed']

@@ -1,6 +1,7 @@
 # Copyright (c) 2026 stratovirt.qmp contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The vm_devices role's argument spec says what stratovirt_devices takes, and the role passes it all through.
+"""The vm_devices role's argument spec says what stratovirt_devices takes, and the role passes it all through
+(each VM, as declared, to stratovirt_vms, whose items are checked with stratovirt_devices' own argument spec).
 
 The module's options are read as users read them, with ``ansible-doc --json`` (validate-modules ties those docs to
 the module's argument spec). The rule for defaults: a role option carries exactly the module option's default, or
@@ -22,6 +23,8 @@ import yaml
 import ansible_collections.stratovirt.qmp as collection_package
 
 MODULE = 'stratovirt.qmp.stratovirt_devices'
+# The role's one call: each item of its vms takes the options of MODULE (and name), checked with MODULE's argspec.
+FLEET_MODULE = 'stratovirt.qmp.stratovirt_vms'
 ANSIBLE_DOC = os.path.join(os.path.dirname(sys.executable), 'ansible-doc')
 COLLECTION_DIR = list(collection_package.__path__)[0]
 ROLE_DIR = os.path.join(COLLECTION_DIR, 'roles', 'vm_devices')
@@ -58,9 +61,15 @@ def role_vm_options():
 def converge_task():
     with open(os.path.join(ROLE_DIR, 'tasks', 'main.yml'), encoding='utf-8') as stream:
         tasks = yaml.safe_load(stream)
-    found = [task for block in tasks for task in block.get('block', [block]) if MODULE in task]
-    assert len(found) == 1, 'the role has one %s task' % MODULE
+    found = [task for block in tasks for task in block.get('block', [block]) if FLEET_MODULE in task]
+    assert len(found) == 1, 'the role has one %s task' % FLEET_MODULE
     return found[0]
+
+
+@pytest.fixture(scope='module')
+def role_options():
+    with open(os.path.join(ROLE_DIR, 'meta', 'argument_specs.yml'), encoding='utf-8') as stream:
+        return yaml.safe_load(stream)['argument_specs']['main']['options']
 
 
 def _compared(option: dict) -> dict:
@@ -127,14 +136,28 @@ def test_a_drift_is_found(module_options, role_vm_options, change, expected):
     assert len(found) == 1 and found[0].startswith(expected), found
 
 
-def test_the_role_passes_every_module_option_and_sets_no_default(module_options, converge_task):
-    """Each option reaches the module from the VM's key of the same name; an unset one is omitted."""
-    passed = dict(converge_task[MODULE])
-    passed.update(converge_task['module_defaults']['group/stratovirt.qmp.stratovirt'])
-    assert sorted(passed) == sorted(module_options)
-    loop_var = converge_task['loop_control']['loop_var']
-    for name, option in module_options.items():
-        if option.get('required'):
-            assert passed[name] == '{{ %s.%s }}' % (loop_var, name), name
-        else:
-            assert passed[name] == '{{ %s.%s | default(omit) }}' % (loop_var, name), name
+def test_the_role_passes_every_vm_as_declared_and_sets_no_default(converge_task):
+    """Each VM reaches the module as declared, so every option takes the module's default when the VM leaves it out."""
+    assert converge_task[FLEET_MODULE] == {'vms': '{{ vm_devices_vms }}', 'workers': '{{ vm_devices_workers | default(omit) }}'}
+    assert 'module_defaults' not in converge_task
+
+
+def test_each_vm_of_the_fleet_module_takes_the_options_of_stratovirt_devices(module_options):
+    from ansible_collections.stratovirt.qmp.plugins.module_utils._fleet_runner import vm_argument_spec
+    from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import devices_argument_spec
+
+    spec = vm_argument_spec()
+    assert sorted(spec) == sorted(set(module_options) | ROLE_ONLY)
+    devices = devices_argument_spec()
+    for name in module_options:
+        expected = {key: value for key, value in devices[name].items() if key != 'fallback'}
+        assert spec[name] == expected, name
+
+
+def test_the_role_workers_default_is_the_module_default(role_options):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR='1')
+    completed = subprocess.run([ANSIBLE_DOC, '--json', FLEET_MODULE], env=env, capture_output=True, text=True, timeout=120,
+                               check=False)
+    assert completed.returncode == 0, completed.stderr
+    workers = json.loads(completed.stdout)[FLEET_MODULE]['doc']['options']['workers']
+    assert _compared(workers) == _compared(role_options['vm_devices_workers'])

@@ -35,7 +35,10 @@ class SimulatedVM:
     def argv(self) -> List[str]:
         argv = [sys.executable, SIMULATOR, '--socket', self.socket_path, '--profile', self.profile,
                 '--machine', self.machine, '--pidfile', self.pidfile] + self.options
-        return argv + (['--'] + self.cmdline if self.cmdline else [])
+        # The monitor as StratoVirt's command line names it (what a listing of the host's VMs reads), unless the
+        # command line given names one itself.
+        monitor = [] if '-qmp' in self.cmdline else ['-qmp', qmp_option(self.socket_path)]
+        return argv + ['--'] + self.cmdline + monitor
 
     def start(self, timeout: float = 10.0) -> 'SimulatedVM':
         for path in (self.pidfile,):
@@ -79,6 +82,11 @@ class SimulatedVM:
             if self.wait_exit(5.0) is None:
                 self.process.kill()
                 self.process.wait()
+
+
+def qmp_option(socket_path: str) -> str:
+    """The value of StratoVirt's ``-qmp`` for a Unix socket monitor (``server`` and ``nowait`` are mandatory)."""
+    return 'unix:%s,server,nowait' % socket_path
 
 
 def new_tap_name(prefix: str = 'svn') -> str:

@@ -29,9 +29,9 @@ def item(vm, **fields):
     return dict(fields, vm_devices_vm=vm, ansible_loop_var='vm_devices_vm')
 
 
-def entry(vm, changed=False, plugged=(), unplugged=(), commands=0, failed=False, msg=''):
+def entry(vm, changed=False, plugged=(), unplugged=(), commands=0, failed=False, msg='', pending=()):
     return {'name': vm['name'], 'socket': vm['socket'], 'changed': changed, 'plugged': list(plugged),
-            'unplugged': list(unplugged), 'commands': commands, 'failed': failed, 'msg': msg}
+            'unplugged': list(unplugged), 'pending': list(pending), 'commands': commands, 'failed': failed, 'msg': msg}
 
 
 CASES = {
@@ -125,6 +125,40 @@ def test_loop_var_names_the_key_of_the_vm():
 def test_wrong_input_is_refused(result, vms):
     with pytest.raises(AnsibleFilterError):
         vm_devices_report(result, vms)
+
+
+def fleet_entry(vm, **fields):
+    """One entry of the ``vms`` of a stratovirt_vms result."""
+    return dict({'name': vm['name'], 'socket': vm['socket'], 'changed': False, 'failed': False, 'msg': '',
+                 'commands': [], 'devices': []}, **fields)
+
+
+def test_a_stratovirt_vms_result_is_read_per_vm_by_name():
+    result = {'changed': True, 'vms': [
+        fleet_entry(DB, changed=True, commands=delete('old0'),
+                    devices=[{'id': 'old0', 'changed': True, 'device': {'id': 'old0', 'unplug_pending': True}}]),
+        fleet_entry(WEB, changed=True, commands=add('data0'),
+                    devices=[{'id': 'data0', 'changed': True, 'device': {'id': 'data0'}}])]}
+    assert vm_devices_report(result, [WEB, DB]) == [
+        entry(WEB, changed=True, plugged=['data0'], commands=2),
+        entry(DB, changed=True, unplugged=['old0'], commands=2, pending=['old0'])]
+
+
+def test_the_failed_result_of_stratovirt_vms_names_each_failed_vm():
+    failed = {'failed': True, 'msg': '1 of 2 VMs failed: db1 (...)', 'vms': [
+        fleet_entry(WEB, changed=True, commands=add('data0')),
+        fleet_entry(DB, failed=True, msg='VM /srv/vm/db1/qmp.sock: image missing')]}
+    assert vm_devices_report(failed, [WEB, DB]) == [
+        entry(WEB, changed=True, plugged=['data0'], commands=2),
+        entry(DB, failed=True, msg='VM /srv/vm/db1/qmp.sock: image missing')]
+
+
+def test_a_refused_stratovirt_vms_run_fails_only_the_vms_at_fault():
+    refused = {'failed': True, 'msg': '1 of the declared VMs is wrong', 'vms': [
+        fleet_entry(WEB, attempted=False, failed=True, msg='disk data0: addr zz is not a slot number'),
+        fleet_entry(DB, attempted=False)]}
+    assert vm_devices_report(refused, [WEB, DB]) == [
+        entry(WEB, failed=True, msg='disk data0: addr zz is not a slot number'), entry(DB)]
 
 
 def test_the_filter_is_exposed_under_its_name():

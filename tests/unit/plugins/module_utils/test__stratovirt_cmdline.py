@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.stratovirt.qmp.plugins.module_utils._cold_plug import ColdPlugged, cold_plugged_devices
 from ansible_collections.stratovirt.qmp.plugins.module_utils._kinds import KINDS
-from ansible_collections.stratovirt.qmp.plugins.module_utils._stratovirt_cmdline import machine_type, root_ports
+from ansible_collections.stratovirt.qmp.plugins.module_utils._stratovirt_cmdline import machine_type, qmp_sockets, root_ports, vm_name
 
 MICRO = ('stratovirt -machine microvm -kernel /path/vmlinux.bin -smp 1 -m 1024 '
          '-append console=ttyS0_pci=off_root=/dev/vda '
@@ -79,3 +79,35 @@ def test_option_spellings_and_free_text():
         ColdPlugged('spare', 'nic', '', {'fd': '5'})]
     assert machine_type(argv) == 'virt'
     assert machine_type([]) is None and not cold_plugged_devices([])
+
+
+# --- the monitors and the name of a VM (the host listing) ------------------------------------------
+
+
+def test_the_qmp_socket_of_the_documented_command_lines():
+    assert qmp_sockets(MICRO) == qmp_sockets(STANDARD) == ['/path/qmp.sock']
+    assert vm_name(MICRO) is None
+
+
+@pytest.mark.parametrize('argv, expected', [
+    (['-qmp', 'unix:/a.sock,server,nowait', '-qmp', 'unix:/b.sock,nowait,server'], ['/a.sock', '/b.sock']),
+    (['-qmp', 'unix:/a.sock,server,nowait', '--qmp', 'unix:/a.sock,server,nowait'], ['/a.sock']),
+    # StratoVirt refuses a -qmp without both flags, and a TCP monitor has no socket file.
+    (['-qmp', 'unix:/a.sock,server'], []),
+    (['-qmp', 'tcp:127.0.0.1:4444,server,nowait'], []),
+    (['-qmp', 'unix:,server,nowait'], []),
+    # A second monitor: a control -mon on a socket chardev, declared before or after it.
+    (['-mon', 'chardev=m1,id=mon1,mode=control', '-chardev', 'socket,id=m1,path=rel/m1.sock,server,nowait',
+      '-qmp', 'unix:/a.sock,server,nowait'], ['/a.sock', 'rel/m1.sock']),
+    (['-chardev', 'socket,id=m1,path=/m1.sock,server,nowait', '-mon', 'chardev=m1,id=mon1,mode=readline'], []),
+    (['-chardev', 'socket,id=s1,path=/serial.sock,server,nowait', '-serial', 'chardev:s1'], []),
+    # Free text is not read as options.
+    (['-append', '-qmp unix:/x.sock,server,nowait'], []),
+])
+def test_qmp_sockets(argv, expected):
+    assert qmp_sockets(['stratovirt'] + argv) == expected
+
+
+def test_vm_name_is_the_last_name_and_free_text_is_not_read():
+    assert vm_name(['stratovirt', '-name', 'web1', '-append', '-name x']) == 'web1'
+    assert vm_name(['python3', 'run_simulator.py', '--socket', '/s', '--', '-name', 'a', '-name', 'b']) == 'b'
