@@ -166,6 +166,10 @@ options:
       serial:
         description: See O(stratovirt.qmp.stratovirt_disk#module:serial).
         type: str
+      discard:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:discard).
+        type: str
+        choices: [unmap, ignore]
       on_change:
         description: See O(stratovirt.qmp.stratovirt_disk#module:on_change).
         type: str

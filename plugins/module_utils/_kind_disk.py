@@ -24,6 +24,10 @@ from ._stratovirt_cmdline import FLAG_WORDS
 from ._vm_process import path_identity, same_file
 
 AIO_CHOICES = ('off', 'native', 'threads', 'iouring')
+DISCARD_CHOICES = ('unmap', 'ignore')
+# The words StratoVirt's -drive takes for discard, as the two behaviours they mean.
+DISCARD_WORDS = {'unmap': 'unmap', 'on': 'unmap', 'true': 'unmap', 'yes': 'unmap',
+                 'ignore': 'ignore', 'off': 'ignore', 'false': 'ignore', 'no': 'ignore'}
 SERIAL_PATTERN = re.compile(r'[\x21-\x7e]{1,20}')
 
 
@@ -38,9 +42,10 @@ class Disk(DeviceKind):
         direct=dict(type='bool', default=True),
         aio=dict(type='str', choices=list(AIO_CHOICES)),
         serial=dict(type='str'),
+        discard=dict(type='str', choices=list(DISCARD_CHOICES)),
     )
     compared = dict(path=COMPARE_FILE, read_only=COMPARE_EQUAL, direct=COMPARE_HOT_PLUGGED, aio=COMPARE_HOT_PLUGGED,
-                    serial=COMPARE_EQUAL)
+                    serial=COMPARE_EQUAL, discard=COMPARE_EQUAL)
     normalisers = dict(path=os.path.realpath)
     held_option = 'path'
     recorded_unset = ('aio',)   # None: a release before 2.3.0, sent no aio
@@ -62,6 +67,8 @@ class Disk(DeviceKind):
                                    'temporary directory, not from the playbook\'s)' % (spec.id, path))
         if aio is not None and aio not in AIO_CHOICES:
             raise DeviceInputError('disk %s: aio must be one of %s' % (spec.id, ', '.join(AIO_CHOICES)))
+        if spec.options['discard'] not in (None,) + DISCARD_CHOICES:
+            raise DeviceInputError('disk %s: discard must be one of %s' % (spec.id, ', '.join(DISCARD_CHOICES)))
         if serial is not None and not SERIAL_PATTERN.fullmatch(serial):
             raise DeviceInputError('disk %s: serial must be 1-20 printable ASCII characters without spaces (virtio-blk '
                                    'keeps 20)' % spec.id)
@@ -102,6 +109,9 @@ class Disk(DeviceKind):
                                    'direct=false' % (spec.id, dialect.release_text))
         if aio == 'native' and not direct:
             raise DeviceInputError('disk %s: aio=native needs direct=true' % spec.id)
+        if spec.options['discard'] is not None and dialect.machine == MACHINE_MICRO:
+            raise DeviceInputError('disk %s: a micro VM ignores discard (StratoVirt honours it on standard VMs only): leave '
+                                   'discard unset' % spec.id)
         if serial is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
             raise DeviceInputError('disk %s: a micro VM honours serial from StratoVirt 2.5.0; this VM runs %s and would '
                                    'ignore it: leave serial unset' % (spec.id, dialect.release_text))
@@ -113,7 +123,8 @@ class Disk(DeviceKind):
         path, serial = normal['path'], normal['serial']
         device = dialect.micro_disk_device(spec.id, slot, serial) if bus is None else \
             dialect.pci_disk_device(spec.id, bus, serial)
-        backend = dialect.disk_backend(spec.id, path, normal['read_only'], normal['direct'], normal['aio'])
+        backend = dialect.disk_backend(spec.id, path, normal['read_only'], normal['direct'], normal['aio'],
+                                       discard=normal['discard'])
         steps = [Step('blockdev-add', backend, PURPOSE_BACKEND, spec.id),
                  Step('device_add', device, PURPOSE_DEVICE, spec.id)]
         entry = DeviceEntry(spec.id, self.name, slot=slot, bus=bus, addr=None if bus is None else '0x0', path=path,
@@ -149,8 +160,10 @@ class Disk(DeviceKind):
         path = state.cold_image_path(cold.path)
         if path is None:
             return None
-        return CurrentDevice(cold.id, self.name, slot, path=path, options={'read_only': bool(cold.read_only)},
-                             source=SOURCE_COLD, bus=bus)
+        options = {'read_only': bool(cold.read_only)}
+        if 'discard' in cold.options:   # unstated: not shown, and not compared
+            options['discard'] = DISCARD_WORDS.get(cold.options['discard'].lower())
+        return CurrentDevice(cold.id, self.name, slot, path=path, options=options, source=SOURCE_COLD, bus=bus)
 
     def unexplained(self, state, argv: List[str]) -> List[str]:
         found = []

@@ -148,13 +148,17 @@ class Dialect(NamedTuple):
 
     # -- micro VM commands ------------------------------------------------
 
-    def disk_backend(self, node: str, path: str, read_only: bool, direct: bool, aio: Optional[str]) -> dict:
-        """``blockdev-add`` arguments; ``aio`` None picks what this release accepts."""
+    def disk_backend(self, node: str, path: str, read_only: bool, direct: bool, aio: Optional[str],
+                     discard: Optional[str] = None) -> dict:
+        """``blockdev-add`` arguments; ``aio`` None picks what this release accepts; an option left None is not sent."""
         file_args = {'driver': 'file', 'filename': path}
         chosen = self.default_aio(direct) if aio is None else aio
         if chosen is not None:
             file_args['aio'] = chosen
-        return {'node-name': node, 'file': file_args, 'cache': {'direct': direct}, 'read-only': read_only}
+        arguments = {'node-name': node, 'file': file_args, 'cache': {'direct': direct}, 'read-only': read_only}
+        if discard is not None:
+            arguments['discard'] = discard
+        return arguments
 
     def default_aio(self, direct: bool) -> Optional[str]:
         """The aio a release needs: none before 2.3.0 (no such key), ``native`` with direct I/O from 2.3.0."""

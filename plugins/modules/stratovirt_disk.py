@@ -55,6 +55,14 @@ options:
       - Serial number the guest sees (at most 20 characters), the reliable way to find the disk in the guest.
       - A micro VM honours it from StratoVirt 2.5.0; on older micro VMs setting it is an error. Standard VMs take it.
     type: str
+  discard:
+    description:
+      - What the image does with the guest's discard (TRIM) requests (C(blockdev-add) C(discard)). V(unmap) passes them
+        to the image, which frees the space on thin storage; V(ignore) drops them (StratoVirt's default).
+      - Standard VMs, every release. A micro VM ignores it, so setting it there is an error.
+      - Not changeable in place; a different value is a difference handled by O(on_change).
+    type: str
+    choices: [unmap, ignore]
 '''
 
 EXAMPLES = r'''
