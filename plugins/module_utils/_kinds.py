@@ -46,8 +46,10 @@ def view_of(device: CurrentDevice) -> dict:
         shown['bus'] = device.bus
     if device.pending:
         shown['unplug_pending'] = True
-    shown.update(kind_named(device.kind).view_fields(device))
+    kind = kind_named(device.kind)
+    shown.update(kind.view_fields(device))
     shown.update(device.options)
+    shown['guest_name'] = kind.guest_name(device)
     return shown
 
 

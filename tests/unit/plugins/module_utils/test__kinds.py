@@ -118,7 +118,8 @@ def test_an_unknown_kind_is_refused_not_taken_for_another():
 @pytest.mark.parametrize('kind, field, value', [('disk', 'path', '/srv/vm/d.img'), ('nic', 'ifname', 'tap0')])
 def test_each_kind_shows_its_own_field(kind, field, value):
     shown = view_of(CurrentDevice('d0', kind, 1, **{field: value}, options={'x': 1}))
-    assert shown == {'id': 'd0', 'kind': kind, 'addr': '0x1', 'source': 'record', field: value, 'x': 1}
+    assert shown == {'id': 'd0', 'kind': kind, 'addr': '0x1', 'source': 'record', field: value, 'x': 1,
+                     'guest_name': {'disk': 'vdb', 'nic': 'eth1'}[kind]}
 
 
 def test_every_kind_declares_its_options_and_places():
@@ -142,7 +143,8 @@ def test_a_declared_device_keeps_the_task_s_values_and_their_normal_form(tmp_pat
     spec = spec_from_params('disk', {'id': 'd0', 'path': str(link), 'addr': '0x2'})
     assert (spec.kind, spec.id, spec.slot, spec.state, spec.on_change) == ('disk', 'd0', 2, 'present', 'fail')
     assert spec.options == {'path': str(link), 'read_only': False, 'direct': True, 'aio': None, 'serial': None,
-                            'discard': None}
+                            'discard': None, 'format': None, 'detect_zeroes': None, 'iops': None, 'iothread': None,
+                            'num_queues': None, 'queue_size': None, 'boot_index': None}
     assert spec.normal == dict(spec.options, path=os.path.realpath(str(image)))
 
 
