@@ -166,6 +166,33 @@ options:
       serial:
         description: See O(stratovirt.qmp.stratovirt_disk#module:serial).
         type: str
+      discard:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:discard).
+        type: str
+        choices: [unmap, ignore]
+      format:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:format).
+        type: str
+        choices: [raw, qcow2]
+      detect_zeroes:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:detect_zeroes).
+        type: str
+        choices: ['on', 'off', unmap]
+      iops:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:iops).
+        type: int
+      iothread:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:iothread).
+        type: str
+      num_queues:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:num_queues).
+        type: int
+      queue_size:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:queue_size).
+        type: int
+      boot_index:
+        description: See O(stratovirt.qmp.stratovirt_disk#module:boot_index).
+        type: int
       on_change:
         description: See O(stratovirt.qmp.stratovirt_disk#module:on_change).
         type: str
@@ -209,6 +236,15 @@ options:
         default: false
       mac:
         description: See O(stratovirt.qmp.stratovirt_nic#module:mac).
+        type: str
+      queues:
+        description: See O(stratovirt.qmp.stratovirt_nic#module:queues).
+        type: int
+      vhost:
+        description: See O(stratovirt.qmp.stratovirt_nic#module:vhost).
+        type: bool
+      iothread:
+        description: See O(stratovirt.qmp.stratovirt_nic#module:iothread).
         type: str
       addr:
         description: See O(stratovirt.qmp.stratovirt_nic#module:addr).

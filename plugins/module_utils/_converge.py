@@ -75,8 +75,7 @@ class Converge:
         socket_path = params['socket']
         check_session_options(params)
         specs = self._specs()
-        for spec in specs:
-            check_host_inputs(spec)
+        host_notes = {spec.id: check_host_inputs(spec) for spec in specs}
         if params['exclusive'] and not self.list_form:
             raise DeviceInputError('exclusive applies to the list form (%s) only' % self.list_options[0])
         with qmp_session(socket_path, params['timeout'], lock_timeout(params)) as client:
@@ -94,6 +93,10 @@ class Converge:
             check_not_shared([spec for spec, plan in zip(specs, self.plans[-len(specs):]) if plan.steps], pid)
             for repair in state.repairs:
                 self.warnings.append(repair)
+            for plan in self.plans:
+                note = host_notes.get(plan.device_id) if plan.entry is not None else None
+                if note:
+                    self.warnings.append(note)
             if self.check_mode:
                 return
             if not any(plan.steps for plan in self.plans):

@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ._device import SOURCE_COLD, Device
 from ._device_spec import DeviceSpec
+from ._errors import DeviceInputError
 from ._steps import Step
 from ._vm_process import same_file
 
@@ -42,6 +43,10 @@ class DeviceKind:
     normalisers: Dict[str, Callable[[Any], Any]] = {}   # option -> its normal form (applied to a set value only)
     # Options recorded (and shown) even without a value, where None says something: nothing of it was sent.
     recorded_unset: Tuple[str, ...] = ()
+    # Options not every release and machine type takes: option -> where it goes on the wire (a key of
+    # _stratovirt_traits.OPTIONS_SINCE). Set on a VM that lacks it, it is refused before anything is sent.
+    wire_names: Dict[str, str] = {}
+    ranges: Dict[str, Tuple[int, int]] = {}   # integer option -> (lowest, highest) it may be
     micro_slots = 0           # virtio-mmio slots of a micro VM
     free_key = ''             # the key of ``free`` in stratovirt_info
     held_noun = ''            # what the VM process holds while it is plugged (messages)
@@ -69,18 +74,48 @@ class DeviceKind:
             value = params.get(name)
             if value is None:
                 value = argspec.get('default')
-            declared[name] = bool(value) if argspec.get('type') == 'bool' else value
+            # A flag without a default stays None when unset: not sent, not compared, not recorded.
+            declared[name] = bool(value) if argspec.get('type') == 'bool' and value is not None else value
         normal = {name: self.normalisers[name](value) if name in self.normalisers and value is not None else value
                   for name, value in declared.items()}
         spec = spec._replace(options=declared, normal=normal)
+        self._check_choices_and_ranges(spec)
         self.check_form(spec)
         return spec
+
+    def _check_choices_and_ranges(self, spec: DeviceSpec) -> None:
+        for name, argspec in self.options.items():
+            value = spec.options[name]
+            if value is None:
+                continue
+            if 'choices' in argspec and value not in argspec['choices']:
+                raise DeviceInputError('%s: %s must be one of %s' % (self.describe(spec.id), name, ', '.join(argspec['choices'])))
+            if name in self.ranges:
+                lowest, highest = self.ranges[name]
+                if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
+                    raise DeviceInputError('%s: %s must be an integer from %d to %d, not %r'
+                                           % (self.describe(spec.id), name, lowest, highest, value))
+
+    def check_taken(self, dialect, spec: DeviceSpec) -> None:
+        """Refuse an option set that this VM's release or machine type refuses or ignores (see :attr:`wire_names`).
+
+        :raises DeviceInputError: naming the machine type or the release that takes it.
+        """
+        for name, wire in self.wire_names.items():
+            if spec.options.get(name) in (None, False):   # unset, or a flag left off: nothing is sent
+                continue
+            refusal = dialect.option_refusal(wire)
+            if refusal:
+                raise DeviceInputError('%s: %s: %s: leave %s unset' % (self.describe(spec.id), name, refusal, name))
 
     def check_form(self, spec: DeviceSpec) -> None:
         """Refuse an option of the wrong form, or a missing one ``state=present`` needs. :raises DeviceInputError:"""
 
-    def check_host(self, spec: DeviceSpec) -> None:
-        """What a present device names must exist on this host. :raises DeviceInputError:"""
+    def check_host(self, spec: DeviceSpec) -> Optional[str]:
+        """What a present device names must exist on this host; :returns: a note for the user if it is plugged, or None.
+
+        :raises DeviceInputError:
+        """
         raise NotImplementedError
 
     def exclusive_file(self, spec: DeviceSpec) -> Optional[str]:
@@ -160,6 +195,10 @@ class DeviceKind:
         return []
 
     # -- what the user sees ---------------------------------------------
+
+    def guest_name(self, device: Device) -> Optional[str]:
+        """The name the guest knows the device by, where the host can tell it (docs/user-guide.md), else None."""
+        return None
 
     def retained_views(self, state) -> List[dict]:
         """stratovirt_info's entries for what unplugged devices left held."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import struct
 from typing import Any, Dict, List, Optional
 
 from ._device import SOURCE_ADOPTED, SOURCE_COLD, Device
@@ -23,7 +24,21 @@ from ._stratovirt_cmdline import FLAG_WORDS
 from ._vm_process import path_identity, same_file
 
 AIO_CHOICES = ('off', 'native', 'threads', 'iouring')
+DISCARD_CHOICES = ('unmap', 'ignore')
+FORMAT_CHOICES = ('raw', 'qcow2')
+DETECT_ZEROES_CHOICES = ('on', 'off', 'unmap')
+# The words StratoVirt's -drive takes for discard, as the two behaviours they mean.
+DISCARD_WORDS = {'unmap': 'unmap', 'on': 'unmap', 'true': 'unmap', 'yes': 'unmap',
+                 'ignore': 'ignore', 'off': 'ignore', 'false': 'ignore', 'no': 'ignore'}
+IOTHREAD_PATTERN = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 SERIAL_PATTERN = re.compile(r'[\x21-\x7e]{1,20}')
+# What udev keeps of a serial in /dev/disk/by-id/virtio-<serial> unchanged (others it escapes or replaces).
+BY_ID_SERIAL = re.compile(r'[0-9A-Za-z#+\-.:=@_]+')
+QCOW2_MAGIC = b'QFI\xfb'
+# -drive / -device properties of a cold-plugged disk read back as options (command-line spelling -> option, type).
+COLD_PROPERTIES = (('format', 'format', str), ('detect-zeroes', 'detect_zeroes', str),
+                   ('throttling.iops-total', 'iops', int), ('iothread', 'iothread', str), ('num-queues', 'num_queues', int),
+                   ('queue-size', 'queue_size', int), ('bootindex', 'boot_index', int), ('serial', 'serial', str))
 
 
 class Disk(DeviceKind):
@@ -37,9 +52,26 @@ class Disk(DeviceKind):
         direct=dict(type='bool', default=True),
         aio=dict(type='str', choices=list(AIO_CHOICES)),
         serial=dict(type='str'),
+        discard=dict(type='str', choices=list(DISCARD_CHOICES)),
+        format=dict(type='str', choices=list(FORMAT_CHOICES)),
+        detect_zeroes=dict(type='str', choices=list(DETECT_ZEROES_CHOICES)),
+        iops=dict(type='int'),
+        iothread=dict(type='str'),
+        num_queues=dict(type='int'),
+        queue_size=dict(type='int'),
+        boot_index=dict(type='int'),
     )
     compared = dict(path=COMPARE_FILE, read_only=COMPARE_EQUAL, direct=COMPARE_HOT_PLUGGED, aio=COMPARE_HOT_PLUGGED,
-                    serial=COMPARE_EQUAL)
+                    serial=COMPARE_EQUAL, discard=COMPARE_EQUAL, format=COMPARE_EQUAL, detect_zeroes=COMPARE_EQUAL,
+                    iops=COMPARE_EQUAL, iothread=COMPARE_EQUAL, num_queues=COMPARE_EQUAL, queue_size=COMPARE_EQUAL,
+                    boot_index=COMPARE_EQUAL)
+    wire_names = dict(discard='blockdev-add discard', detect_zeroes='blockdev-add detect-zeroes',
+                      iops='blockdev-add throttling.iops-total', iothread='virtio-blk iothread',
+                      num_queues='virtio-blk num-queues', queue_size='virtio-blk queue-size',
+                      boot_index='virtio-blk boot_index')
+    # iops: throttling.iops-total is a u64, 0 is no limit (leave it unset); num-queues: virtio-blk's most (32);
+    # queue-size: a power of two, checked in check_form; boot_index: a u8.
+    ranges = dict(iops=(1, 2 ** 63 - 1), num_queues=(1, 32), queue_size=(2, 1024), boot_index=(0, 255))
     normalisers = dict(path=os.path.realpath)
     recorded_unset = ('aio',)   # None: a release before 2.3.0, sent no aio
     micro_slots = MICRO_DISK_SLOTS
@@ -52,19 +84,23 @@ class Disk(DeviceKind):
     # -- the task's options -------------------------------------------
 
     def check_form(self, spec: DeviceSpec) -> None:
-        path, aio, serial = spec.options['path'], spec.options['aio'], spec.options['serial']
+        path, serial = spec.options['path'], spec.options['serial']
         if spec.state == 'present' and not path:
             raise DeviceInputError('disk %s: path is required with state=present' % spec.id)
         if path and not os.path.isabs(path):
             raise DeviceInputError('disk %s: path %r must be absolute (a relative path would be read from the module\'s '
                                    'temporary directory, not from the playbook\'s)' % (spec.id, path))
-        if aio is not None and aio not in AIO_CHOICES:
-            raise DeviceInputError('disk %s: aio must be one of %s' % (spec.id, ', '.join(AIO_CHOICES)))
+        queue_size = spec.options['queue_size']
+        if queue_size is not None and queue_size & (queue_size - 1):
+            raise DeviceInputError('disk %s: queue_size must be a power of two (2, 4, ... 1024), not %d' % (spec.id, queue_size))
+        if spec.options['iothread'] is not None and not IOTHREAD_PATTERN.fullmatch(spec.options['iothread']):
+            raise DeviceInputError('disk %s: iothread %r is not an iothread id (letters, digits, ".", "_" or "-")'
+                                   % (spec.id, spec.options['iothread']))
         if serial is not None and not SERIAL_PATTERN.fullmatch(serial):
             raise DeviceInputError('disk %s: serial must be 1-20 printable ASCII characters without spaces (virtio-blk '
                                    'keeps 20)' % spec.id)
 
-    def check_host(self, spec: DeviceSpec) -> None:
+    def check_host(self, spec: DeviceSpec) -> Optional[str]:
         path = spec.options['path']
         try:
             mode = os.stat(path).st_mode
@@ -77,6 +113,29 @@ class Disk(DeviceKind):
                                    % (path, spec.id))
         if not (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
             raise DeviceInputError('image %s of disk %s is neither a regular file nor a block device' % (path, spec.id))
+        return self._check_format(spec, path)
+
+    @staticmethod
+    def _check_format(spec: DeviceSpec, path: str) -> Optional[str]:
+        """The image's header against the declared format; :returns: a note naming a qcow2 image's backing file."""
+        declared = spec.options['format'] or 'raw'
+        header = read_qcow2_header(path)
+        if header is None:
+            if declared == 'qcow2':
+                raise DeviceInputError('image %s of disk %s is declared format=qcow2 but its header is not qcow2 (it does '
+                                       'not start with QFI\\xfb): leave format unset or set format=raw for a raw image'
+                                       % (path, spec.id))
+            return None
+        if declared != 'qcow2':
+            raise DeviceInputError('image %s of disk %s is a qcow2 image (its header says so), but the disk is declared '
+                                   'raw%s: plugged raw, the guest would see, and could overwrite, the qcow2 container. '
+                                   'Set format=qcow2 (standard VMs), or convert the image to raw (qemu-img convert -O raw)'
+                                   % (path, spec.id, '' if spec.options['format'] else ' (format unset means raw)'))
+        backing = header.get('backing_file')
+        if backing:
+            return ('disk %s: qcow2 image %s has the backing file %s; StratoVirt must be able to read it, and it must not '
+                    'change while the disk is plugged' % (spec.id, path, backing))
+        return None
 
     def exclusive_file(self, spec: DeviceSpec) -> Optional[str]:
         return spec.options['path']
@@ -86,6 +145,16 @@ class Disk(DeviceKind):
     def check_plug(self, state, spec: DeviceSpec, others: Dict[str, Device]) -> None:
         dialect = state.dialect
         path, direct, aio, serial = (spec.options[name] for name in ('path', 'direct', 'aio', 'serial'))
+        if spec.options['format'] == 'qcow2' and dialect.option_refusal('blockdev-add driver=qcow2'):
+            raise DeviceInputError('disk %s: format=qcow2: %s, and reads every image raw: the guest would see, and could '
+                                   'overwrite, the qcow2 container. Convert the image to raw (qemu-img convert -O raw) and '
+                                   'leave format unset' % (spec.id, dialect.option_refusal('blockdev-add driver=qcow2')))
+        self.check_taken(dialect, spec)
+        iothread = spec.options['iothread']
+        if iothread is not None and iothread not in state.iothreads:
+            raise DeviceInputError('disk %s: iothread %s is not an iothread of this VM (its iothreads: %s); StratoVirt '
+                                   'needs it on the VM\'s command line (-object iothread,id=%s)'
+                                   % (spec.id, iothread, ', '.join(state.iothreads) or 'none', iothread))
         for device in others.values():
             # By file identity: a hard link or symlink to an attached image (the rootfs above all) is that image.
             if same_file(device.option('path'), path):
@@ -109,9 +178,15 @@ class Disk(DeviceKind):
         if normal['aio'] is None:
             normal['aio'] = dialect.default_aio(normal['direct'])
         path, serial = normal['path'], normal['serial']
-        device = dialect.micro_disk_device(spec.id, slot, serial) if bus is None else \
-            dialect.pci_disk_device(spec.id, bus, serial)
-        backend = dialect.disk_backend(spec.id, path, normal['read_only'], normal['direct'], normal['aio'])
+        if bus is None:
+            device = dialect.micro_disk_device(spec.id, slot, serial, iothread=normal['iothread'],
+                                               boot_index=normal['boot_index'])
+        else:
+            device = dialect.pci_disk_device(spec.id, bus, serial, iothread=normal['iothread'], num_queues=normal['num_queues'],
+                                             queue_size=normal['queue_size'], boot_index=normal['boot_index'])
+        backend = dialect.disk_backend(spec.id, path, normal['read_only'], normal['direct'], normal['aio'],
+                                       discard=normal['discard'], image_format=normal['format'],
+                                       detect_zeroes=normal['detect_zeroes'], iops=normal['iops'])
         steps = [Step('blockdev-add', backend, PURPOSE_BACKEND, spec.id),
                  Step('device_add', device, PURPOSE_DEVICE, spec.id)]
         return steps, Device(spec.id, self.name, slot, bus, self.recorded_options(normal))
@@ -140,7 +215,17 @@ class Disk(DeviceKind):
 
     def cold_options(self, props: Dict[str, str]) -> Dict[str, Any]:
         # An unknown word gives None (not compared): StratoVirt would have refused to start with it.
-        return {'path': props.get('file'), 'read_only': FLAG_WORDS.get(props.get('readonly', 'off').lower())}
+        options: Dict[str, Any] = {'path': props.get('file'), 'read_only': FLAG_WORDS.get(props.get('readonly', 'off').lower())}
+        # An unstated property is not shown, and not compared; an unreadable one (StratoVirt would not have started) too.
+        if 'discard' in props:
+            options['discard'] = DISCARD_WORDS.get(props['discard'].lower())
+        for prop, name, convert in COLD_PROPERTIES:
+            if prop in props:
+                try:
+                    options[name] = convert(props[prop])
+                except ValueError:
+                    options[name] = None
+        return options
 
     def cold_device(self, state, cold, slot: Optional[int], bus: Optional[str]) -> Optional[Device]:
         options = self.cold_options(cold.props)
@@ -167,6 +252,36 @@ class Disk(DeviceKind):
                 found.append('the VM holds one file open under several names (%s): one image is attached twice'
                              % ', '.join(paths))
         return found
+
+    # -- what the user sees ---------------------------------------------
+
+    def guest_name(self, device: Device) -> Optional[str]:
+        # Micro VM: the four virtio-blk transports exist from boot and probe in slot order (vda is slot 0x0).
+        # Standard VM: PCI enumeration order is the guest's; only the serial names the disk stably, through udev.
+        if device.bus is None:
+            return None if device.slot is None else 'vd' + chr(ord('a') + device.slot)
+        serial = device.option('serial')
+        return '/dev/disk/by-id/virtio-%s' % serial if serial and BY_ID_SERIAL.fullmatch(serial) else None
+
+
+def read_qcow2_header(path: str) -> Optional[Dict[str, Any]]:
+    """The qcow2 header fields of the image at ``path`` that matter here, or None if it is not qcow2 (or unreadable).
+
+    qcow2: magic ``QFI\\xfb``, version (u32), backing file offset (u64) and size (u32), all big-endian.
+    """
+    try:
+        with open(path, 'rb') as image:
+            header = image.read(20)
+            if len(header) < 20 or header[:4] != QCOW2_MAGIC:
+                return None
+            offset, size = struct.unpack('>QI', header[8:20])
+            backing = None
+            if offset and 0 < size <= 1023:
+                image.seek(offset)
+                backing = image.read(size).decode('utf-8', 'replace')
+    except OSError:
+        return None
+    return {'version': struct.unpack('>I', header[4:8])[0], 'backing_file': backing}
 
 
 KIND = Disk()

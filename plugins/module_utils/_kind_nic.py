@@ -19,12 +19,17 @@ from ._errors import DeviceInputError
 from ._kind_base import COMPARE_EQUAL, DeviceKind
 from ._steps import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_DEVICE, PURPOSE_UNPLUG_FOLLOW_UP, Step
 from ._stratovirt import MACHINE_MICRO, MICRO_NIC_SLOTS
+from ._stratovirt_cmdline import FLAG_WORDS
 
 MAC_PATTERN = re.compile(r'[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}')
 # Linux interface names: at most 15 bytes, no '/', no white space, not '.' or '..'.
 IFNAME_PATTERN = re.compile(r'(?!\.{1,2}\Z)[^/\s:]{1,15}')
 SYS_CLASS_NET = '/sys/class/net'
+# vhost-net needs this device on the host; a test points it elsewhere (the check reads the module's value at call time).
+VHOST_NET = '/dev/vhost-net'
 IFF_TAP = 0x0002
+IFF_MULTI_QUEUE = 0x0100
+IOTHREAD_PATTERN = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 TAP_HELD = 'tap-held'
 
 
@@ -37,8 +42,14 @@ class Nic(DeviceKind):
         ifname=dict(type='str'),
         mac=dict(type='str'),
         create_tap=dict(type='bool', default=False),
+        queues=dict(type='int'),
+        vhost=dict(type='bool'),
+        iothread=dict(type='str'),
     )
-    compared = dict(ifname=COMPARE_EQUAL, mac=COMPARE_EQUAL)
+    compared = dict(ifname=COMPARE_EQUAL, mac=COMPARE_EQUAL, queues=COMPARE_EQUAL, vhost=COMPARE_EQUAL,
+                    iothread=COMPARE_EQUAL)
+    wire_names = dict(queues='netdev_add queues', vhost='netdev_add vhost', iothread='virtio-net iothread')
+    ranges = dict(queues=(1, 16))   # queue pairs; StratoVirt: "number queues of net device must >= 1 and <= 16."
     micro_slots = MICRO_NIC_SLOTS
     free_key = 'nic_slots'
     held_noun = 'tap'
@@ -58,13 +69,17 @@ class Nic(DeviceKind):
         if mac is not None and not MAC_PATTERN.fullmatch(mac):
             raise DeviceInputError('NIC %s: mac %r must be six hexadecimal pairs separated by ":", like 52:54:00:12:34:56'
                                    % (spec.id, mac))
+        if spec.options['iothread'] is not None and not IOTHREAD_PATTERN.fullmatch(spec.options['iothread']):
+            raise DeviceInputError('NIC %s: iothread %r is not an iothread id (letters, digits, ".", "_" or "-")'
+                                   % (spec.id, spec.options['iothread']))
 
-    def check_host(self, spec: DeviceSpec) -> None:
+    def check_host(self, spec: DeviceSpec) -> Optional[str]:
+        self.check_vhost_net(spec, VHOST_NET)
         ifname = spec.options['ifname']
         interface = os.path.join(SYS_CLASS_NET, ifname)
         if not os.path.lexists(interface):
             if spec.options['create_tap']:
-                return
+                return None
             raise DeviceInputError('tap %s of NIC %s does not exist on this host: create it first (ip tuntap add dev %s '
                                    'mode tap) or set create_tap=true to let StratoVirt create it'
                                    % (ifname, spec.id, ifname))
@@ -79,6 +94,21 @@ class Nic(DeviceKind):
             raise DeviceInputError('ifname %s of NIC %s is a host interface that is not a tap (%s); give a tap (ip tuntap '
                                    'add dev NAME mode tap), or a name no interface has, with create_tap=true'
                                    % (ifname, spec.id, what))
+        if (spec.options['queues'] or 1) > 1 and not flags & IFF_MULTI_QUEUE:
+            raise DeviceInputError('tap %s of NIC %s is a single-queue tap, but queues=%d opens it once per queue pair: '
+                                   'create it with multi_queue (ip tuntap add dev %s mode tap multi_queue), or leave queues '
+                                   'unset' % (ifname, spec.id, spec.options['queues'], ifname))
+        return None
+
+    @staticmethod
+    def check_vhost_net(spec: DeviceSpec, device_path: str) -> None:
+        """vhost-net (``vhost``) needs the host's ``device_path`` (/dev/vhost-net, module vhost_net).
+
+        :raises DeviceInputError:
+        """
+        if spec.options['vhost'] and not os.path.exists(device_path):
+            raise DeviceInputError('NIC %s: vhost=true needs vhost-net on this host, but %s does not exist: load the '
+                                   'vhost_net kernel module (modprobe vhost_net), or leave vhost unset' % (spec.id, device_path))
 
     # -- planning -----------------------------------------------------
 
@@ -96,12 +126,19 @@ class Nic(DeviceKind):
         if mac is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
             raise DeviceInputError('NIC %s: a micro VM honours mac from StratoVirt 2.5.0; this VM runs %s and would ignore '
                                    'it: leave mac unset' % (spec.id, dialect.release_text))
+        self.check_taken(dialect, spec)
+        iothread = spec.options['iothread']
+        if iothread is not None and iothread not in state.iothreads:
+            raise DeviceInputError('NIC %s: iothread %s is not an iothread of this VM (its iothreads: %s); StratoVirt '
+                                   'needs it on the VM\'s command line (-object iothread,id=%s)'
+                                   % (spec.id, iothread, ', '.join(state.iothreads) or 'none', iothread))
 
     def plug(self, dialect, spec: DeviceSpec, slot: Optional[int], bus: Optional[str]):
-        ifname, mac = spec.normal['ifname'], spec.normal['mac']
-        device = dialect.micro_nic_device(spec.id, slot, mac) if bus is None else \
-            dialect.pci_nic_device(spec.id, bus, mac)
-        steps = [Step('netdev_add', dialect.nic_backend(spec.id, ifname), PURPOSE_BACKEND, spec.id),
+        ifname, mac, queues = spec.normal['ifname'], spec.normal['mac'], spec.normal['queues']
+        device = dialect.micro_nic_device(spec.id, slot, mac, iothread=spec.normal['iothread']) if bus is None else \
+            dialect.pci_nic_device(spec.id, bus, mac, queues=queues)
+        backend = dialect.nic_backend(spec.id, ifname, queues=queues, vhost=spec.normal['vhost'])
+        steps = [Step('netdev_add', backend, PURPOSE_BACKEND, spec.id),
                  Step('device_add', device, PURPOSE_DEVICE, spec.id)]
         return steps, Device(spec.id, self.name, slot, bus, self.recorded_options(spec.normal))
 
@@ -140,7 +177,16 @@ class Nic(DeviceKind):
         return Device(spec.id, self.name, options={'ifname': ifname}, source=SOURCE_ADOPTED)
 
     def cold_options(self, props: Dict[str, str]) -> Dict[str, Any]:
-        return {'ifname': props.get('ifname')}
+        options: Dict[str, Any] = {'ifname': props.get('ifname')}
+        # An unstated property is not shown, and not compared; an unreadable one (StratoVirt would not have started) too.
+        if 'queues' in props:
+            options['queues'] = int(props['queues']) if props['queues'].isdigit() else None
+        if 'vhost' in props:
+            options['vhost'] = FLAG_WORDS.get(props['vhost'].lower())
+        for name in ('mac', 'iothread'):
+            if name in props:
+                options[name] = props[name]
+        return options
 
     def cold_device(self, state, cold, slot: Optional[int], bus: Optional[str]) -> Optional[Device]:
         options = self.cold_options(cold.props)
@@ -170,6 +216,13 @@ class Nic(DeviceKind):
         return ['the VM holds tap %s, but no known NIC uses it' % tap for tap in state.taps if tap not in known_taps]
 
     # -- what the user sees ---------------------------------------------
+
+    def guest_name(self, device: Device) -> Optional[str]:
+        # Micro VM: both virtio-net transports exist from boot and probe in slot order (eth0 is slot 0x0), as long
+        # as the guest keeps the kernel's names. Standard VM: the name follows the guest's PCI naming; find it by mac.
+        if device.bus is None and device.slot is not None:
+            return 'eth%d' % device.slot
+        return None
 
     def retained_views(self, state) -> List[dict]:
         return [{'id': device_id, 'kind': self.name, 'ifname': ifname, 'source': SOURCE_RECORD, 'unplugged_tap_held': True}

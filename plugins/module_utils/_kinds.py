@@ -46,8 +46,9 @@ def view_of(device: Device) -> dict:
         shown['bus'] = device.bus
     if device.pending:
         shown['unplug_pending'] = True
-    kind_named(device.kind)   # an unknown kind is refused, never shown
+    kind = kind_named(device.kind)   # an unknown kind is refused, never shown
     shown.update(device.options)
+    shown['guest_name'] = kind.guest_name(device)
     return shown
 
 

@@ -7,7 +7,7 @@ Private to the stratovirt.qmp collection: may change in any release.
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from ._device_spec import DeviceSpec
 from ._errors import DeviceInputError
@@ -15,13 +15,15 @@ from ._kinds import kind_named
 from ._vm_process import writers_of_any
 
 
-def check_host_inputs(spec: DeviceSpec) -> None:
+def check_host_inputs(spec: DeviceSpec) -> Optional[str]:
     """What a present device names (its image, its tap) must be usable on this host.
 
+    :returns: what the user should know of it once it is plugged (a qcow2 image's backing file), or None.
     :raises DeviceInputError: missing image, a directory or other non-image, a missing tap.
     """
     if spec.state == 'present':
-        kind_named(spec.kind).check_host(spec)
+        return kind_named(spec.kind).check_host(spec)
+    return None
 
 
 def check_not_shared(specs: List[DeviceSpec], vm_pid: int) -> None:

@@ -99,6 +99,25 @@ class Dialect(NamedTuple):
         """Whether a micro VM NIC ``device_del`` may answer the defect reply (then a second one tells the outcome)."""
         return bool(_traits.templates(self.machine, 'nic_unplug_defect', self.release))
 
+    # -- hot-plug options (see _stratovirt_traits.OPTIONS_SINCE) -----------
+
+    def option_refusal(self, option: str) -> Optional[str]:
+        """Why this VM cannot take hot-plug option ``option``, as a clause naming the machine type or release, or None."""
+        since = _traits.option_since(option, self.machine)
+        if since is None:
+            takers = [machine for machine in (MACHINE_MICRO, MACHINE_STANDARD) if _traits.option_since(option, machine)]
+            return 'a %s VM ignores it (StratoVirt honours it on %s VMs only)' % (self.machine, ' and '.join(takers))
+        if self.release < since:
+            return 'a %s VM takes it from StratoVirt %s; this VM runs %s' % (
+                self.machine, _release_text(since), self.release_text)
+        return None
+
+    def _typed(self, option: str, value):
+        """``value`` in the JSON type this release parses ``option`` as (see _stratovirt_traits.VALUE_TYPES)."""
+        if _traits.value_type(option, self.release) == 'string':
+            return ('on' if value else 'off') if isinstance(value, bool) else str(value)
+        return value
+
     # -- what a reply means (see _stratovirt_traits.REPLIES) ---------------
 
     def _says(self, meaning: str, desc: Optional[str], **fields: object) -> bool:
@@ -138,27 +157,38 @@ class Dialect(NamedTuple):
 
     # -- standard VM commands ---------------------------------------------
 
-    def pci_disk_device(self, device_id: str, bus: str, serial: Optional[str] = None) -> dict:
+    def pci_disk_device(self, device_id: str, bus: str, serial: Optional[str] = None, iothread: Optional[str] = None,
+                        num_queues: Optional[int] = None, queue_size: Optional[int] = None,
+                        boot_index: Optional[int] = None) -> dict:
+        """``device_add`` arguments; an option left None is not sent."""
         arguments = {'id': device_id, 'driver': 'virtio-blk-pci', 'drive': device_id, 'bus': bus, 'addr': '0x0'}
-        if serial is not None:
-            arguments['serial'] = serial
-        return arguments
+        tuning = {'num-queues': num_queues, 'queue-size': queue_size, 'boot_index': boot_index}
+        return _with(arguments, serial=serial, iothread=iothread, **tuning)
 
-    def pci_nic_device(self, device_id: str, bus: str, mac: Optional[str] = None) -> dict:
+    def pci_nic_device(self, device_id: str, bus: str, mac: Optional[str] = None, queues: Optional[int] = None) -> dict:
+        """``device_add`` arguments. Multi-queue (``queues`` above 1) needs ``mq``; StratoVirt drops ``vectors`` on the
+        way to the device (docs/stratovirt-qmp.md 2.6) and sizes them from the netdev's queues, so none are sent."""
         arguments = {'id': device_id, 'driver': 'virtio-net-pci', 'netdev': device_id, 'bus': bus, 'addr': '0x0'}
-        if mac is not None:
-            arguments['mac'] = mac
-        return arguments
+        return _with(arguments, mac=mac, mq='on' if queues is not None and queues > 1 else None)
 
     # -- micro VM commands ------------------------------------------------
 
-    def disk_backend(self, node: str, path: str, read_only: bool, direct: bool, aio: Optional[str]) -> dict:
-        """``blockdev-add`` arguments; ``aio`` None picks what this release accepts."""
+    def disk_backend(self, node: str, path: str, read_only: bool, direct: bool, aio: Optional[str],
+                     discard: Optional[str] = None, image_format: Optional[str] = None, detect_zeroes: Optional[str] = None,
+                     iops: Optional[int] = None) -> dict:
+        """``blockdev-add`` arguments; ``aio`` None picks what this release accepts; an option left None is not sent.
+
+        A micro VM ignores ``driver`` (it reads every image raw): a format is sent to a standard VM only.
+        """
         file_args = {'driver': 'file', 'filename': path}
         chosen = self.default_aio(direct) if aio is None else aio
         if chosen is not None:
             file_args['aio'] = chosen
-        return {'node-name': node, 'file': file_args, 'cache': {'direct': direct}, 'read-only': read_only}
+        arguments = {'node-name': node, 'file': file_args, 'cache': {'direct': direct}, 'read-only': read_only}
+        if self.machine == MACHINE_MICRO:
+            image_format = None
+        return _with(arguments, driver=image_format, discard=discard,
+                     **{'detect-zeroes': detect_zeroes, 'throttling.iops-total': iops})
 
     def default_aio(self, direct: bool) -> Optional[str]:
         """The aio a release needs: none before 2.3.0 (no such key), ``native`` with direct I/O from 2.3.0."""
@@ -166,25 +196,35 @@ class Dialect(NamedTuple):
             return None
         return 'native'
 
-    def micro_disk_device(self, device_id: str, slot: int, serial: Optional[str] = None) -> dict:
+    def micro_disk_device(self, device_id: str, slot: int, serial: Optional[str] = None, iothread: Optional[str] = None,
+                          boot_index: Optional[int] = None) -> dict:
         arguments = {'id': device_id, 'driver': 'virtio-blk-mmio', 'addr': '0x%x' % slot}
         if self.micro_needs_drive_and_chardev:
             arguments['drive'] = device_id
         if serial is not None and self.micro_uses_serial_and_mac:
             arguments['serial'] = serial
-        return arguments
+        return _with(arguments, iothread=iothread, boot_index=boot_index)
 
-    def nic_backend(self, netdev_id: str, ifname: str) -> dict:
-        return {'id': netdev_id, 'ifname': ifname}
+    def nic_backend(self, netdev_id: str, ifname: str, queues: Optional[int] = None, vhost: Optional[bool] = None) -> dict:
+        """``netdev_add`` arguments, ``queues`` and ``vhost`` in the type this release parses; vhost off is not sent."""
+        arguments = {'id': netdev_id, 'ifname': ifname}
+        return _with(arguments, queues=None if queues is None else self._typed('netdev_add queues', queues),
+                     vhost=self._typed('netdev_add vhost', True) if vhost else None)
 
-    def micro_nic_device(self, device_id: str, slot: int, mac: Optional[str] = None) -> dict:
+    def micro_nic_device(self, device_id: str, slot: int, mac: Optional[str] = None, iothread: Optional[str] = None) -> dict:
         arguments = {'id': device_id, 'driver': 'virtio-net-mmio', 'addr': '0x%x' % slot}
         if self.micro_needs_drive_and_chardev:
             # 2.5.0 reads the netdev from "chardev" (a bug in StratoVirt); any value works, the id is clearest.
             arguments['chardev'] = device_id
         if mac is not None and self.micro_uses_serial_and_mac:
             arguments['mac'] = mac
-        return arguments
+        return _with(arguments, iothread=iothread)
+
+
+def _with(arguments: dict, **options: object) -> dict:
+    """``arguments`` with each option that is not None added, in the order given."""
+    arguments.update((key, value) for key, value in options.items() if value is not None)
+    return arguments
 
 
 def parse_release(package: str) -> Tuple[int, int, int]:

@@ -116,3 +116,15 @@ def vm_name(argv: List[str]) -> Optional[str]:
         if option == '-name':
             found = value
     return found
+
+
+def iothreads(argv: List[str]) -> List[str]:
+    """:param argv: a StratoVirt command line.
+    :returns: the ids of its ``-object iothread,id=...`` entries, in order: what a device's ``iothread`` may name.
+    """
+    found = []
+    for option, value in options_of(argv):
+        word, props = parse_props(value)
+        if option == '-object' and word == 'iothread' and props.get('id'):
+            found.append(props['id'])
+    return found

@@ -42,6 +42,35 @@ BEHAVIOURS: Dict[str, Release] = {
     'nic_unplug_keeps_tap': (2, 5, 0),
 }
 
+# Hot-plug options, named by where they go on the wire: per machine type, the release from which StratoVirt takes and
+# honours each one. A machine type an entry does not name ignores the option (or refuses it) on every release, and
+# a release before the one named refuses it (unknown field) or ignores it. Sources: docs/stratovirt-qmp.md 2.2, 2.4,
+# 2.6 (HEAD = 2.5.0) and the 2.1.0 recording (device_add ends at host: no num-queues, queue-size, boot_index;
+# blockdev-add has no detect-zeroes). Releases between 2.1.0 and 2.5.0 are read conservatively (docs/simulator.md).
+OPTIONS_SINCE: Dict[str, Dict[str, Release]] = {
+    # a micro VM ignores blockdev-add driver and always reads the image raw
+    'blockdev-add driver=qcow2': {MACHINE_STANDARD: (2, 1, 0)},
+    'blockdev-add discard': {MACHINE_STANDARD: (2, 1, 0)},
+    'blockdev-add detect-zeroes': {MACHINE_STANDARD: (2, 5, 0)},
+    'blockdev-add throttling.iops-total': {MACHINE_STANDARD: (2, 1, 0)},
+    # before 2.5.0 a micro VM device_add reads only id, driver, addr and lun
+    'virtio-blk iothread': {MACHINE_MICRO: (2, 5, 0), MACHINE_STANDARD: (2, 1, 0)},
+    # the source just after 2.1.0 has num-queues and boot_index
+    'virtio-blk num-queues': {MACHINE_STANDARD: (2, 2, 0)},
+    'virtio-blk queue-size': {MACHINE_STANDARD: (2, 5, 0)},
+    'virtio-blk boot_index': {MACHINE_MICRO: (2, 5, 0), MACHINE_STANDARD: (2, 2, 0)},
+    # a micro VM has no multi-queue and no vhost (a vhost NIC is not even replaceable there)
+    'netdev_add queues': {MACHINE_STANDARD: (2, 1, 0)},
+    'netdev_add vhost': {MACHINE_STANDARD: (2, 1, 0)},
+    'virtio-net iothread': {MACHINE_MICRO: (2, 5, 0)},
+}
+
+# The JSON type each release parses an option's value as: ((release introduced, type), ...), oldest first.
+VALUE_TYPES: Dict[str, Sequence[Tuple[Release, str]]] = {
+    'netdev_add vhost': (((2, 1, 0), 'string'), ((2, 3, 0), 'bool')),
+    'netdev_add queues': (((2, 1, 0), 'string'), ((2, 2, 0), 'integer')),
+}
+
 # Replies by meaning, per machine type: ((release introduced, templates that release answers), ...), oldest first.
 SHARED_FILE = 'Failed to add drive {any}file can only be shared with read_only{any}'
 REPLIES: Dict[str, Dict[str, Sequence[Tuple[Release, Tuple[str, ...]]]]] = {
@@ -83,6 +112,20 @@ _PLACEHOLDER = re.compile(r'\{(\w+)\}')
 def has_behaviour(name: str, release: Release) -> bool:
     """Whether ``release`` shows behaviour ``name`` (a key of :data:`BEHAVIOURS`)."""
     return release >= BEHAVIOURS[name]
+
+
+def option_since(option: str, machine: str) -> Optional[Release]:
+    """The first release taking hot-plug option ``option`` (a key of :data:`OPTIONS_SINCE`) on that machine type, or None."""
+    return OPTIONS_SINCE[option].get(machine)
+
+
+def value_type(option: str, release: Release) -> str:
+    """The JSON type ``release`` parses option ``option`` (a key of :data:`VALUE_TYPES`) as."""
+    chosen = ''
+    for since, kind in VALUE_TYPES[option]:
+        if release >= since:
+            chosen = kind
+    return chosen
 
 
 def templates(machine: str, meaning: str, release: Release) -> Tuple[str, ...]:

@@ -19,7 +19,7 @@ from ._device_record import DeviceEntry, DeviceRecord, record_path_for
 from ._device_spec import DeviceSpec
 from ._kinds import kind_named
 from ._stratovirt import MACHINE_MICRO, Dialect
-from ._stratovirt_cmdline import root_ports
+from ._stratovirt_cmdline import iothreads, root_ports
 from ._vm_process import ProcessIdentity, held_taps, open_images, path_identity, process_identity
 
 __all__ = ['SOURCE_ADOPTED', 'SOURCE_COLD', 'SOURCE_RECORD', 'Device', 'VMState', 'gather']
@@ -40,6 +40,7 @@ class VMState:
         self.retained_by_unplugged: Dict[str, str] = {}
         self.unfinished_plugs: Dict[str, DeviceEntry] = {}   # by an earlier run that died half-way
         self.root_ports: List[str] = []
+        self.iothreads: List[str] = []   # -object iothread ids of its command line
         self.repairs: List[str] = []
 
     def projection(self) -> 'VMState':
@@ -166,6 +167,7 @@ def gather(socket_path: str, dialect: Dialect, pid: int, argv: List[str]) -> VMS
     state.images = [image.path for image in open_images(identity.pid, state.image_ids)]
     state.taps = held_taps(identity.pid)
     state.root_ports = root_ports(argv)
+    state.iothreads = iothreads(argv)
     state.add_cold_plugged(argv)
     state.add_recorded()
     return state

@@ -54,7 +54,66 @@ options:
     description:
       - Serial number the guest sees (at most 20 characters), the reliable way to find the disk in the guest.
       - A micro VM honours it from StratoVirt 2.5.0; on older micro VMs setting it is an error. Standard VMs take it.
+      - On a standard VM it is also how the guest names the disk stably, C(/dev/disk/by-id/virtio-SERIAL)
+        (RV(device.guest_name)); set it on every standard VM disk, to the id for example when the id has at most 20
+        characters.
     type: str
+  discard:
+    description:
+      - What the image does with the guest's discard (TRIM) requests (C(blockdev-add) C(discard)). V(unmap) passes them
+        to the image, which frees the space on thin storage; V(ignore) drops them (StratoVirt's default).
+      - Standard VMs, every release. A micro VM ignores it, so setting it there is an error.
+      - Not changeable in place; a different value is a difference handled by O(on_change).
+    type: str
+    choices: [unmap, ignore]
+  format:
+    description:
+      - Image format (C(blockdev-add) C(driver)). When unset the image is read raw.
+      - V(qcow2) needs a standard VM (every release). A micro VM ignores the format and always reads the image raw,
+        so V(qcow2) is refused there; V(raw) is accepted there and not sent.
+      - Before anything is sent the image's header is read. A qcow2 image (it starts with C(QFI\\xfb)) declared
+        V(raw) or left unset is refused (plugged raw, the guest would see, and could overwrite, the qcow2 container),
+        and so is an image declared V(qcow2) that is not one. A qcow2 image with a backing file is named in a warning
+        when it is plugged.
+    type: str
+    choices: [raw, qcow2]
+  detect_zeroes:
+    description:
+      - Detect writes of zeroes (C(blockdev-add) C(detect-zeroes)); V(unmap) also frees them on thin storage when
+        O(discard=unmap).
+      - Standard VMs, StratoVirt 2.5.0 (2.1.0 has no such setting; releases between are not known to have it and
+        are refused). Refused on a micro VM, which ignores it.
+    type: str
+    choices: ['on', 'off', unmap]
+  iops:
+    description:
+      - Limit of I/O operations per second, reads and writes together (C(blockdev-add) C(throttling.iops-total)).
+      - Standard VMs, every release. Refused on a micro VM, which ignores it. At least 1 (unset means no limit).
+    type: int
+  iothread:
+    description:
+      - The iothread that runs the disk's I/O (C(device_add) C(iothread)). It must be on the VM's command line
+        (C(-object iothread,id=NAME)), or the task is refused before anything is sent.
+      - Standard VMs, every release; micro VMs from StratoVirt 2.5.0 (older micro VMs ignore it, so it is refused there).
+    type: str
+  num_queues:
+    description:
+      - Number of virtqueues of the disk (C(device_add) C(num-queues)), 1-32; more queues let several guest CPUs
+        submit I/O at once.
+      - Standard VMs from StratoVirt 2.2.0 (2.1.0 has no such setting). Refused on a micro VM, which ignores it.
+    type: int
+  queue_size:
+    description:
+      - Size of each virtqueue (C(device_add) C(queue-size)), a power of two from 2 to 1024.
+      - Standard VMs, StratoVirt 2.5.0 (2.1.0 has no such setting; releases between are not known to have it and
+        are refused). Refused on a micro VM, which ignores it.
+    type: int
+  boot_index:
+    description:
+      - Boot order of the disk (C(device_add) C(boot_index)), 0-255; only read by the firmware at the next boot.
+      - Standard VMs from StratoVirt 2.2.0, micro VMs from 2.5.0 (older releases refuse or ignore it, so it is
+        refused there).
+    type: int
 '''
 
 EXAMPLES = r'''
@@ -91,6 +150,19 @@ EXAMPLES = r'''
       - id: data-ro
         path: /srv/vm/data.img
         read_only: true
+
+- name: Plug a qcow2 image on an iothread with an IOPS limit into a standard VM
+  stratovirt.qmp.stratovirt_disk:
+    socket: /srv/vm/db/qmp.sock
+    id: data-1
+    path: /srv/vm/data1.qcow2
+    format: qcow2
+    iothread: io1
+    iops: 2000
+    discard: unmap
+    serial: data-1
+  register: plugged
+  # plugged.device.guest_name is /dev/disk/by-id/virtio-data-1
 
 - name: Move a disk to another image, unplugging and plugging it again (disruptive)
   stratovirt.qmp.stratovirt_disk:
@@ -135,7 +207,7 @@ device:
   returned: with the single-device form
   type: dict
   sample: {"id": "drive-0", "kind": "disk", "addr": "0x1", "path": "/srv/vm/disk0.img", "read_only": false,
-           "direct": true, "aio": null, "source": "record"}
+           "direct": true, "aio": null, "source": "record", "guest_name": "vdb"}
   contains:
     id:
       description: Device id.
@@ -156,6 +228,12 @@ device:
       returned: on standard VMs, while an unplug is pending
     path:
       description: Real path of the image.
+      type: str
+    guest_name:
+      description:
+        - The name the guest knows the disk by, or null when the host cannot tell. A micro VM, the slot's
+          (V(0x0) is C(vda), V(0x1) C(vdb) ...); a standard VM, C(/dev/disk/by-id/virtio-SERIAL) when O(serial) is set.
+        - See C(docs/user-guide.md) of the collection for the limits of this mapping.
       type: str
     source:
       description: >-

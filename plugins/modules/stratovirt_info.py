@@ -56,13 +56,17 @@ devices:
     - Every device known for the VM, cold-plugged and hot-plugged.
     - C(source) says where the knowledge comes from, V(cold-plugged) (the VM's command line) or V(record) (plugged
       by this collection, confirmed by the host view).
+    - The options a device was plugged with (or its command line states) are shown by name, as the device modules
+      take them (C(format), C(iothread), C(queues) ...), and C(guest_name) as in the C(device) of
+      M(stratovirt.qmp.stratovirt_disk) and M(stratovirt.qmp.stratovirt_nic).
   returned: success
   type: list
   elements: dict
   sample:
-    - {"id": "rootfs", "kind": "disk", "addr": "0x0", "path": "/srv/vm/rootfs.img", "read_only": false, "source": "cold-plugged"}
+    - {"id": "rootfs", "kind": "disk", "addr": "0x0", "path": "/srv/vm/rootfs.img", "read_only": false, "source": "cold-plugged",
+       "guest_name": "vda"}
     - {"id": "drive-0", "kind": "disk", "addr": "0x1", "path": "/srv/vm/disk0.img", "read_only": false, "direct": true,
-       "aio": null, "source": "record"}
+       "aio": null, "source": "record", "guest_name": "vdb"}
 free:
   description:
     - Micro VM, free C(disk_slots) and C(nic_slots) (as addr values) and the number of C(backends) that can still be

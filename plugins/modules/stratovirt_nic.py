@@ -42,6 +42,30 @@ options:
     description:
       - MAC address the guest sees, six hexadecimal pairs separated by C(:).
       - A micro VM honours it from StratoVirt 2.5.0; on older micro VMs setting it is an error. Standard VMs take it.
+      - On a standard VM it is the way to find the NIC in the guest, whose interface name follows the guest's PCI naming.
+    type: str
+  queues:
+    description:
+      - Number of queue pairs of the NIC (C(netdev_add) C(queues)), 1-16; above 1 C(device_add) also gets
+        C(mq=on) (multi-queue). The tap must then be a multi-queue one (C(ip tuntap add dev NAME mode tap
+        multi_queue)), or be created by StratoVirt (O(create_tap=true)); a single-queue tap is refused.
+      - Sent as a string to StratoVirt 2.1.0 and as an integer from 2.2.0, as each release parses it.
+      - Standard VMs, every release. Refused on a micro VM, which has no multi-queue.
+    type: int
+  vhost:
+    description:
+      - Run the NIC's data path in the host kernel (vhost-net, C(netdev_add) C(vhost)). The host must have
+        C(/dev/vhost-net) (the C(vhost_net) kernel module), or the task is refused before anything is sent.
+      - Sent as the string C(on) before StratoVirt 2.3.0 and as a boolean from 2.3.0, as each release parses it.
+        V(false) is StratoVirt's default and is not sent.
+      - Standard VMs, every release. Refused on a micro VM, which ignores it (and could not unplug a vhost NIC).
+    type: bool
+  iothread:
+    description:
+      - The iothread that runs the NIC's I/O (C(device_add) C(iothread)). It must be on the VM's command line
+        (C(-object iothread,id=NAME)), or the task is refused before anything is sent.
+      - Micro VMs from StratoVirt 2.5.0. Refused on older micro VMs, which ignore it, and on standard VMs (not
+        checked against StratoVirt there).
     type: str
 '''
 
@@ -100,8 +124,15 @@ device:
   description: The NIC as it now is (as it would be, in check mode), or null when absent.
   returned: with the single-device form
   type: dict
-  sample: {"id": "net-0", "kind": "nic", "addr": "0x0", "ifname": "tap0", "source": "record"}
+  sample: {"id": "net-0", "kind": "nic", "addr": "0x0", "ifname": "tap0", "source": "record", "guest_name": "eth0"}
   contains:
+    guest_name:
+      description:
+        - The interface name the guest gives the NIC, or null when the host cannot tell. A micro VM, the slot's
+          (V(0x0) is C(eth0), V(0x1) C(eth1)), as long as the guest keeps the kernel's names; a standard VM, null (the
+          name follows the guest's PCI naming, so find the NIC by O(mac)).
+        - See C(docs/user-guide.md) of the collection for the limits of this mapping.
+      type: str
     id:
       description: Device id.
       type: str

@@ -110,8 +110,10 @@ def test_plug_rerun_unplug(profile, recorded_vm, make_image, host_tap, playbook)
     assert disk['commands'] == commands_of(plug_lines[:2])
     assert nic['commands'] == commands_of(plug_lines[2:])
     assert disk['device'] == {'id': 'drive-0', 'kind': 'disk', 'addr': '0x1', 'path': image, 'read_only': False,
-                              'direct': True, 'aio': 'native' if release(profile) >= (2, 3) else None, 'source': 'record'}
-    assert nic['device'] == {'id': 'net-0', 'kind': 'nic', 'addr': '0x0', 'ifname': tap, 'source': 'record'}
+                              'direct': True, 'aio': 'native' if release(profile) >= (2, 3) else None, 'source': 'record',
+                              'guest_name': 'vdb'}
+    assert nic['device'] == {'id': 'net-0', 'kind': 'nic', 'addr': '0x0', 'ifname': tap, 'source': 'record',
+                             'guest_name': 'eth0'}
     assert disk['stratovirt']['release'] == profile and disk['stratovirt']['machine'] == 'micro'
     assert mutating_received(sock) == plug_lines
 
@@ -170,7 +172,7 @@ def test_check_mode_sends_nothing(profile, recorded_vm, make_image, host_tap, pl
     assert disk['diff'] == {'before': {}, 'after': disk['device']}
     assert disk['device']['path'] == image and disk['device']['addr'] == '0x1'
     assert nic['diff'] == {'before': {}, 'after': {'id': 'net-0', 'kind': 'nic', 'addr': '0x0', 'ifname': tap,
-                                                   'source': 'record'}}
+                                                   'source': 'record', 'guest_name': 'eth0'}}
     assert mutating_received(sock) == []
 
 

@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 
-from .cmdline import ColdPlugError, cold_plug, cold_plug_standard
+from .cmdline import ColdPlugError, cold_plug, cold_plug_standard, iothreads_of
 from .daemon import announce_ready, daemonize, running_pid, stop
 from .micro import MicroVM
 from .outcome import Outcome, event, fail, ok
@@ -164,6 +164,7 @@ def main(argv=None) -> int:
     else:
         machine = MicroVM(profile)
     try:
+        machine.iothreads = iothreads_of(args.cmdline)
         if isinstance(machine, StandardVM):
             cold_plug_standard(machine, args.cmdline, args.root_ports)
         else:

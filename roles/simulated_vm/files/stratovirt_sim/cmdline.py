@@ -53,6 +53,16 @@ def drive_args(props: Dict[str, str]) -> dict:
             'read-only': _flag(props.get('readonly'), False)}
 
 
+def iothreads_of(argv: List[str]) -> List[str]:
+    """The ids of the ``-object iothread,id=...`` entries: what a device's ``iothread`` may name."""
+    found = []
+    for option, value in option_pairs(argv):
+        props = parse_props(value)
+        if option == '-object' and props.get('') == 'iothread' and props.get('id'):
+            found.append(props['id'])
+    return found
+
+
 def cold_plug(machine: MicroVM, argv: List[str]) -> None:
     """Plug the ``-device`` entries of ``argv`` into ``machine`` in command-line order."""
     drives: Dict[str, dict] = {}

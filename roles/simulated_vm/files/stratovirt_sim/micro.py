@@ -115,6 +115,7 @@ class MicroVM:
         self.backends: List[Backend] = []
         self.slots: Dict[str, List[Optional[str]]] = {'blk': [None] * BLK_SLOTS, 'net': [None] * NET_SLOTS}
         self.leaked_tap_fds: List[int] = []   # taps StratoVirt 2.5 keeps after a failed NIC unplug
+        self.iothreads: List[str] = []        # -object iothread ids of the command line
         self.running = True
 
     # -- helpers ----------------------------------------------------------
@@ -229,6 +230,10 @@ class MicroVM:
             where = 'virtio/src/net.rs:733:36' if kind == 'net' else 'virtio/src/block.rs:1084:28'
             return Outcome(panic="thread 'main' panicked at 'called `Option::unwrap()` on a `None` value', %s" % where)
         slots[slot] = device_id
+        # 2.5.0 realizes the backend on the device's iothread; before, a micro VM reads no iothread. Either failure
+        # leaves the slot marked used by the id (docs/stratovirt-qmp.md 3.3).
+        if self.profile.needs_drive_chardev and 'iothread' in args and args['iothread'] not in self.iothreads:
+            return fail('%s: failed to update config.' % device_id)
         try:
             self._realize(backend)
         except HostError:

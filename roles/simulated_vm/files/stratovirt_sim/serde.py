@@ -794,7 +794,8 @@ STRUCTS_21 = {
     "netdev_add": _struct("netdev_add", [("id", STRING), ("ifname", OPT_STRING), ("fds", OPT_STRING), ("dnssearch", OPT_STRING),
                                          ("type", OPT_STRING), ("vhost", OPT_STRING), ("vhostfds", OPT_STRING),
                                          ("ifname", OPT_STRING), ("downscript", OPT_STRING), ("script", OPT_STRING),
-                                         ("queues", _opt(U16))]),
+                                         # a string up to 2.1.0, u16 from 2.2.0 (docs/stratovirt-qmp.md sections 2.4, 7)
+                                         ("queues", OPT_STRING)]),
     "netdev_del": _struct("netdev_del", [("id", STRING)]),
     "getfd": _struct("getfd", [("fdname", STRING)]),
     "blockdev_add": _struct("blockdev_add", [("node-name", STRING), ("file", ("struct", FILE_OPTIONS_21)),

@@ -31,6 +31,14 @@ UNMODELLED_DRIVERS = ('vhost-user-blk-pci', 'virtio-scsi-pci', 'vfio-pci', 'nec-
 ERROR_PREFIX = {'blk': 'Failed to add virtio pci blk: ', 'net': 'Failed to add virtio pci net: '}
 
 
+def _queue_pairs(value) -> int:
+    """``queues`` as the release parsed it (a string up to 2.1.0, a u16 after); unparsable: 0, refused as out of range."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 class StandardVM:
     # query-hotpluggable-cpus of StdMachine is an empty response (recorded on 2.1.0).
     static_overrides = {'query-hotpluggable-cpus': {}}
@@ -47,6 +55,7 @@ class StandardVM:
         self.netdevs: Dict[str, Backend] = {}
         self.unplugs: Dict[str, float] = {}   # device id -> when the ack guest powers its slot off
         self.leaked_tap_fds: List[int] = []   # taps 2.5.0 keeps after the NIC is gone
+        self.iothreads: List[str] = []        # -object iothread ids of the command line
         self.running = True
 
     # -- block backends ---------------------------------------------------
@@ -59,6 +68,8 @@ class StandardVM:
         error = aio_rule_error(self.profile, args) or self._path_error(path)
         if error:
             return fail(error)
+        if args.get('driver', 'raw') not in ('raw', 'qcow2'):
+            return fail('Unknown format type')
         drive = Backend(node, 'blk', args)
         if self.profile.opens_image_at_blockdev_add:
             # 2.2.0+ registers the file before looking at the node name: a duplicate of an open image fails on it.
@@ -87,6 +98,8 @@ class StandardVM:
 
     def netdev_add(self, args: dict) -> Outcome:
         # No tap probe here, unlike the 2.5.0 micro VM: the tap is opened by device_add (recorded on 2.5.0).
+        if 'queues' in args and not 1 <= _queue_pairs(args['queues']) <= 16:
+            return fail('number queues of net device must >= 1 and <= 16.')
         if args['id'] in self.netdevs:
             return fail('Netdev %s has been added' % json.dumps(args['id'], ensure_ascii=False))
         self.netdevs[args['id']] = Backend(args['id'], 'net', args)
@@ -130,6 +143,8 @@ class StandardVM:
         bus = self.topology.buses.get(bus_name)
         if bus is None or devfn in bus.devices:
             return failed
+        if 'iothread' in args and args['iothread'] not in self.iothreads:
+            return failed   # the reason text is not recorded (docs/simulator.md)
         device = PciDevice(device_id, kind, devfn)
         try:
             self._take_host_resources(device, backend)

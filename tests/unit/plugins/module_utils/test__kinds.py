@@ -118,7 +118,8 @@ def test_an_unknown_kind_is_refused_not_taken_for_another():
 @pytest.mark.parametrize('kind, field, value', [('disk', 'path', '/srv/vm/d.img'), ('nic', 'ifname', 'tap0')])
 def test_each_kind_shows_its_own_field(kind, field, value):
     shown = view_of(Device('d0', kind, 1, options={field: value, 'x': 1}))
-    assert shown == {'id': 'd0', 'kind': kind, 'addr': '0x1', 'source': 'record', field: value, 'x': 1}
+    assert shown == {'id': 'd0', 'kind': kind, 'addr': '0x1', 'source': 'record', field: value, 'x': 1,
+                     'guest_name': {'disk': 'vdb', 'nic': 'eth1'}[kind]}
 
 
 def test_every_kind_declares_its_options_and_places():
@@ -127,11 +128,11 @@ def test_every_kind_declares_its_options_and_places():
         assert set(kind.string_options) <= set(kind.options)
 
 
-class _DiskWithDiscard(type(KINDS['disk'])):
-    """A disk kind with one more option, declared the way a maintainer would add it: in the kind alone."""
+class _DiskWithWriteCache(type(KINDS['disk'])):
+    """A disk kind with one more (made-up) option, declared the way a maintainer would add it: in the kind alone."""
 
-    options = dict(type(KINDS['disk']).options, discard=dict(type='bool', default=False))
-    compared = dict(type(KINDS['disk']).compared, discard='equal')
+    options = dict(type(KINDS['disk']).options, write_cache=dict(type='bool', default=False))
+    compared = dict(type(KINDS['disk']).compared, write_cache='equal')
 
 
 def test_a_declared_device_keeps_the_task_s_values_and_their_normal_form(tmp_path):
@@ -141,29 +142,31 @@ def test_a_declared_device_keeps_the_task_s_values_and_their_normal_form(tmp_pat
     link.symlink_to(image)
     spec = spec_from_params('disk', {'id': 'd0', 'path': str(link), 'addr': '0x2'})
     assert (spec.kind, spec.id, spec.slot, spec.state, spec.on_change) == ('disk', 'd0', 2, 'present', 'fail')
-    assert spec.options == {'path': str(link), 'read_only': False, 'direct': True, 'aio': None, 'serial': None}
+    assert spec.options == {'path': str(link), 'read_only': False, 'direct': True, 'aio': None, 'serial': None,
+                            'discard': None, 'format': None, 'detect_zeroes': None, 'iops': None, 'iothread': None,
+                            'num_queues': None, 'queue_size': None, 'boot_index': None}
     assert spec.normal == dict(spec.options, path=os.path.realpath(str(image)))
 
 
 def test_a_new_kind_option_is_read_compared_and_recorded_from_the_kind_alone(tmp_path):
     image = str(tmp_path / 'd.img')
-    kind = _DiskWithDiscard()
+    kind = _DiskWithWriteCache()
     base = spec_from_params('disk', {'id': 'd0', 'path': image})
-    spec = kind.read(base._replace(options={}, normal={}), {'id': 'd0', 'path': image, 'discard': True})
-    assert spec.normal['discard'] is True
-    assert kind.recorded_options(dict(spec.normal, aio='native'))['discard'] is True
-    plugged = Device('d0', 'disk', 0, options={'path': image, 'read_only': False, 'discard': False})
+    spec = kind.read(base._replace(options={}, normal={}), {'id': 'd0', 'path': image, 'write_cache': True})
+    assert spec.normal['write_cache'] is True
+    assert kind.recorded_options(dict(spec.normal, aio='native'))['write_cache'] is True
+    plugged = Device('d0', 'disk', 0, options={'path': image, 'read_only': False, 'write_cache': False})
     found = []
     kind.differences(plugged, spec.declared(), found)
-    assert found == ['discard: False -> True']
+    assert found == ['write_cache: False -> True']
 
 
 def test_an_option_a_kind_does_not_compare_is_never_a_difference(tmp_path):
     image = str(tmp_path / 'd.img')
     spec = spec_from_params('disk', {'id': 'd0', 'path': image, 'read_only': True})
     found = []
-    KINDS['disk'].differences(Device('d0', 'disk', 0, options={'path': image, 'discard': True}), spec.declared(), found)
-    assert found == []   # read_only unknown (not recorded), discard not an option the disk kind compares
+    KINDS['disk'].differences(Device('d0', 'disk', 0, options={'path': image, 'write_cache': True}), spec.declared(), found)
+    assert found == []   # read_only unknown (not recorded), write_cache not an option the disk kind compares
 
 
 def test_how_a_cold_plugged_image_was_opened_is_not_compared(tmp_path):

@@ -40,7 +40,7 @@ def test_standard_vm_command_line_skips_pflash_and_root_ports():
     devices = cold_plugged_devices(STANDARD)
     assert [(dev.id, dev.kind, dev.driver, KINDS[dev.kind].cold_options(dev.props)) for dev in devices] == [
         ('blk0', 'disk', 'virtio-blk-pci', {'path': '/path/rootfs', 'read_only': False}),
-        ('nic0', 'nic', 'virtio-net-pci', {'ifname': 'tap1'})]
+        ('nic0', 'nic', 'virtio-net-pci', {'ifname': 'tap1', 'vhost': True, 'mac': '52:54:00:12:34:56'})]
     assert devices[0].props['bus'] == 'pcie.0' and devices[0].props['addr'] == '0x2' and devices[0].props['drive'] == 'rootfs'
     assert devices[1].props == {'ifname': 'tap1', 'vhost': 'on', 'netdev': 'net0', 'bus': 'pcie.1', 'addr': '0x0', 'mac': '52:54:00:12:34:56'}
     assert machine_type(STANDARD) == 'q35'
