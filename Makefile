@@ -129,11 +129,12 @@ docs-lint: venv
 	cd $(call copy_of,docs-lint) && $(call home_of,docs-lint) ANSIBLE_COLLECTIONS_PATH=$(BUILD)/docs-lint $(TIMED) docs-lint \
 	  bash -c '$(BIN)/antsibull-docs lint-collection-docs --plugin-docs . && $(BIN)/antsibull-changelog lint'
 
-# The code style of pyproject.toml: ruff's linter on all Python, mypy's type checks of plugins/ (as the package
-# Ansible imports it, from the copy's ansible_collections/).
+# The code style of pyproject.toml: ruff's format and linter on all Python, mypy's type checks of plugins/ (as the
+# package Ansible imports it, from the copy's ansible_collections/).
 style: venv
 	@$(call make_copy,style)
-	cd $(BUILD)/style && $(call home_of,style) $(TIMED) style bash -c '$(BIN)/ruff check --no-cache ansible_collections/stratovirt/qmp && \
+	cd $(BUILD)/style && $(call home_of,style) $(TIMED) style bash -c '$(BIN)/ruff format --check --no-cache ansible_collections/stratovirt/qmp && \
+	  $(BIN)/ruff check --no-cache ansible_collections/stratovirt/qmp && \
 	  $(BIN)/mypy --config-file ansible_collections/stratovirt/qmp/pyproject.toml --cache-dir $(BUILD)/homes/style/mypy \
 	  -p ansible_collections.stratovirt.qmp.plugins'
 

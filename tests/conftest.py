@@ -61,8 +61,7 @@ def _tap_registry():
     yield created
     failed = []
     for name in created:
-        deleted = subprocess.run(['ip', 'tuntap', 'del', 'dev', name, 'mode', 'tap'], check=False, capture_output=True,
-                                 text=True)
+        deleted = subprocess.run(['ip', 'tuntap', 'del', 'dev', name, 'mode', 'tap'], check=False, capture_output=True, text=True)
         if deleted.returncode != 0 or os.path.lexists(os.path.join(SYS_CLASS_NET, name)):
             failed.append('%s (%s)' % (name, deleted.stderr.strip()))
     assert not failed, 'cannot delete the test\'s taps: %s' % ', '.join(failed)
@@ -87,11 +86,13 @@ def start_vm(tmp_path, _tap_registry):
 @pytest.fixture
 def make_image(tmp_path):
     """``make_image('disk0.img', size_mib=64)`` -> path of a sparse raw image (on disk, not tmpfs: O_DIRECT)."""
+
     def make(name='disk0.img', size_mib=64):
         path = tmp_path / name
         with open(path, 'wb') as image:
             image.truncate(size_mib * 1024 * 1024)
         return str(path)
+
     return make
 
 

@@ -127,8 +127,7 @@ def _pending_of(results):
 def vm_devices_report(result, vms, loop_var='vm_devices_vm'):
     """``result`` (a looped task's registered result) -> one report entry per VM of ``vms``."""
     if not isinstance(result, Mapping):
-        raise AnsibleFilterError('vm_devices_report: expected the registered result of a looped task, got %s'
-                                 % type(result).__name__)
+        raise AnsibleFilterError('vm_devices_report: expected the registered result of a looped task, got %s' % type(result).__name__)
     if not isinstance(vms, Sequence) or isinstance(vms, (str, bytes)):
         raise AnsibleFilterError('vm_devices_report: vms must be a list, got %s' % type(vms).__name__)
     per_vm = result.get('vms')
@@ -141,6 +140,7 @@ def vm_devices_report(result, vms, loop_var='vm_devices_vm'):
         if fleet:
             return item.get('name') == name
         return isinstance(item.get(loop_var), Mapping) and item[loop_var].get('name') == name
+
     # A task that failed as a whole (a templating error, say) has no per-VM results: no VM was converged.
     failed_whole = bool(result.get('failed')) and 'results' not in result and 'vms' not in result
     report = []
@@ -148,17 +148,19 @@ def vm_devices_report(result, vms, loop_var='vm_devices_vm'):
         mine = [item for item in results if owned(item, vm['name'])]
         commands = [command for item in mine for command in item.get('commands') or []]
         failures = [item for item in mine if item.get('failed')] or ([result] if failed_whole else [])
-        report.append({
-            'name': vm['name'],
-            'socket': vm.get('socket'),
-            'changed': any(item.get('changed') for item in mine),
-            'plugged': _ids_of(commands, 'device_add'),
-            'unplugged': _ids_of(commands, 'device_del'),
-            'pending': _pending_of(mine),
-            'commands': len(commands),
-            'failed': bool(failures),
-            'msg': '; '.join(NO_MESSAGE if item.get('msg') is None else str(item['msg']) for item in failures),
-        })
+        report.append(
+            {
+                'name': vm['name'],
+                'socket': vm.get('socket'),
+                'changed': any(item.get('changed') for item in mine),
+                'plugged': _ids_of(commands, 'device_add'),
+                'unplugged': _ids_of(commands, 'device_del'),
+                'pending': _pending_of(mine),
+                'commands': len(commands),
+                'failed': bool(failures),
+                'msg': '; '.join(NO_MESSAGE if item.get('msg') is None else str(item['msg']) for item in failures),
+            }
+        )
     return report
 
 

@@ -45,7 +45,7 @@ class Applier:
         """:raises DeviceApplyError: StratoVirt refused a step; what was applied and rolled back is said."""
         for index, step in enumerate(plan.steps):
             if step.purpose == PURPOSE_UNPLUG:
-                following = plan.steps[index + 1:index + 2]
+                following = plan.steps[index + 1 : index + 2]
                 self.unplugger.unplug(step.device_id, bool(following) and following[0].purpose == PURPOSE_UNPLUG_FOLLOW_UP)
             elif step.purpose == PURPOSE_UNPLUG_FOLLOW_UP:
                 self.unplugger.follow_up(step.device_id)
@@ -85,9 +85,13 @@ class Applier:
             self.state.record.save()
             if backend_present:
                 # Not ours to remove: the record does not know it, and removing it could unplug whatever uses it.
-                raise self.session.fail(step, exc, 'the VM already has a backend %s that the device record does not know '
-                                        '(plugged by hand, or the record was deleted): unplug it first (state=absent) or use '
-                                        'another id' % step.device_id) from exc
+                raise self.session.fail(
+                    step,
+                    exc,
+                    'the VM already has a backend %s that the device record does not know '
+                    '(plugged by hand, or the record was deleted): unplug it first (state=absent) or use '
+                    'another id' % step.device_id,
+                ) from exc
             raise self.session.fail(step, exc, 'nothing of %s was plugged' % step.device_id) from exc
 
     def _add_device(self, step: Step, plan: Plan) -> None:
@@ -127,7 +131,7 @@ class Applier:
             return None
         used = {device.bus for device in others}
         ports = self.state.root_ports
-        later = ports[ports.index(arguments['bus']) + 1:] if arguments['bus'] in ports else []
+        later = ports[ports.index(arguments['bus']) + 1 :] if arguments['bus'] in ports else []
         free = [port for port in later if port not in used]
         return {'bus': free[0]} if free else None
 
@@ -142,8 +146,6 @@ class Applier:
                 self.unplugger.delete_backend(backend_del)
             self.state.record.save()
         except DeviceApplyError as rollback_error:
-            raise self.session.fail(step, exc, 'rolling back its backend failed too (%s); re-run the task to clean up'
-                                    % rollback_error.message) from exc
+            raise self.session.fail(step, exc, 'rolling back its backend failed too (%s); re-run the task to clean up' % rollback_error.message) from exc
         how = 'device_del' if micro else backend_del.execute
-        raise self.session.fail(step, exc, 'its backend was removed again (rolled back with %s); nothing of %s is plugged'
-                                % (how, step.device_id)) from exc
+        raise self.session.fail(step, exc, 'its backend was removed again (rolled back with %s); nothing of %s is plugged' % (how, step.device_id)) from exc

@@ -16,6 +16,7 @@ from ._stratovirt_cmdline import options_of, parse_props
 class ColdPlugged(NamedTuple):
     """A device of a StratoVirt command line as written (see :func:`cold_plugged_devices`); its kind reads it into
     the one device shape (``DeviceKind.cold_device``)."""
+
     id: str
     kind: str
     driver: str

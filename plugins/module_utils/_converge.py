@@ -22,7 +22,7 @@ from ._stratovirt import detect
 from ._vm_process import command_line, peer_pid
 from ._vm_state import VMState, gather
 
-if TYPE_CHECKING:   # imported at run time only when something is sent
+if TYPE_CHECKING:  # imported at run time only when something is sent
     from ._applier import Applier
 
 
@@ -41,8 +41,7 @@ class Converge:
         self.state: Optional[VMState] = None
         self.plans: List[Plan] = []
         self.done = 0
-        self.result: Dict[str, Any] = {'changed': False, 'commands': [], 'stratovirt': None,
-                                       'diff': {'before': {}, 'after': {}}}
+        self.result: Dict[str, Any] = {'changed': False, 'commands': [], 'stratovirt': None, 'diff': {'before': {}, 'after': {}}}
         if not self.list_form:
             self.result['device'] = None
 
@@ -64,9 +63,10 @@ class Converge:
         seen = set()
         for spec in specs:
             if spec.id in seen:
-                raise DeviceInputError('%s %s id %s twice (disks and NICs of a VM share one id space)'
-                                       % (' and '.join(self.list_options), 'declare' if len(self.kinds) > 1 else 'declares',
-                                          spec.id))
+                raise DeviceInputError(
+                    '%s %s id %s twice (disks and NICs of a VM share one id space)'
+                    % (' and '.join(self.list_options), 'declare' if len(self.kinds) > 1 else 'declares', spec.id)
+                )
             seen.add(spec.id)
         return specs
 
@@ -90,7 +90,7 @@ class Converge:
                 state.adopt_if_unexplained(spec)
             # Every device is planned, and so checked, before anything is sent.
             self.plans = plan_all(state, specs, self.kinds if params['exclusive'] else ())
-            check_not_shared([spec for spec, plan in zip(specs, self.plans[-len(specs):]) if plan.steps], pid)
+            check_not_shared([spec for spec, plan in zip(specs, self.plans[-len(specs) :]) if plan.steps], pid)
             for repair in state.repairs:
                 self.warnings.append(repair)
             for plan in self.plans:
@@ -105,6 +105,7 @@ class Converge:
                 return
             # Imported here: a run with nothing to change, the common case on a fleet, does without it.
             from ._applier import Applier  # pylint: disable=import-outside-toplevel
+
             applier = self.applier = Applier(client, state, params['wait_timeout'])
             for plan in self.plans:
                 applier.apply(plan)
@@ -122,20 +123,28 @@ class Converge:
                 after = plan.after if checking else self._view_after_run(plan)
             else:
                 after = plan.before
-            devices.append({'id': plan.device_id, 'changed': bool(plan.steps) and (checking or index < self.done),
-                            'commands': plan.commands if checking else [], 'device': after, 'before': plan.before})
+            devices.append(
+                {
+                    'id': plan.device_id,
+                    'changed': bool(plan.steps) and (checking or index < self.done),
+                    'commands': plan.commands if checking else [],
+                    'device': after,
+                    'before': plan.before,
+                }
+            )
         if self.applier is not None:
             self.result.update(changed=self.applier.changed, commands=self.applier.sent)
             self._split_commands(self.applier.sent, devices)
         elif checking:
-            self.result.update(changed=any(plan.steps for plan in self.plans),
-                               commands=[command for plan in self.plans for command in plan.commands])
+            self.result.update(changed=any(plan.steps for plan in self.plans), commands=[command for plan in self.plans for command in plan.commands])
         if checking:
             self.result['when'] = [condition for plan in self.plans for condition in plan.conditions]
         if self.list_form:
             self.result['devices'] = [{key: value for key, value in device.items() if key != 'before'} for device in devices]
-            self.result['diff'] = {'before': {device['id']: device['before'] for device in devices if device['before']},
-                                   'after': {device['id']: device['device'] for device in devices if device['device']}}
+            self.result['diff'] = {
+                'before': {device['id']: device['before'] for device in devices if device['before']},
+                'after': {device['id']: device['device'] for device in devices if device['device']},
+            }
         elif devices:
             self.result['device'] = devices[0]['device']
             self.result['diff'] = {'before': devices[0]['before'] or {}, 'after': devices[0]['device'] or {}}

@@ -21,11 +21,11 @@ SOURCE_ADOPTED = 'adopted'
 class Device(NamedTuple):
     id: str
     kind: str
-    slot: Optional[int] = None      # micro VM: its virtio-mmio slot; None where unknown or on a standard VM
-    bus: Optional[str] = None       # standard VM: the pcie-root-port it sits on (always at addr 0x0)
-    options: Mapping[str, Any] = {}   # the kind's options in normal form; an option not known is absent
+    slot: Optional[int] = None  # micro VM: its virtio-mmio slot; None where unknown or on a standard VM
+    bus: Optional[str] = None  # standard VM: the pcie-root-port it sits on (always at addr 0x0)
+    options: Mapping[str, Any] = {}  # the kind's options in normal form; an option not known is absent
     source: str = SOURCE_RECORD
-    pending: bool = False           # standard VM: device_del sent, the guest has not let it go yet
+    pending: bool = False  # standard VM: device_del sent, the guest has not let it go yet
 
     def option(self, name: str) -> Any:
         return self.options.get(name)

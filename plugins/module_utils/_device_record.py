@@ -81,10 +81,20 @@ class DeviceEntry:
 
     __slots__ = _ENTRY_FIELDS
 
-    def __init__(self, device_id: str, kind: str, *, state: str = 'plugged', slot: Optional[int] = None,
-                 bus: Optional[str] = None, addr: Optional[str] = None, path: Optional[str] = None,
-                 ifname: Optional[str] = None, options: Optional[Dict[str, Any]] = None,
-                 plugged_at: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        device_id: str,
+        kind: str,
+        *,
+        state: str = 'plugged',
+        slot: Optional[int] = None,
+        bus: Optional[str] = None,
+        addr: Optional[str] = None,
+        path: Optional[str] = None,
+        ifname: Optional[str] = None,
+        options: Optional[Dict[str, Any]] = None,
+        plugged_at: Optional[float] = None,
+    ) -> None:
         self.id = device_id
         self.kind = kind
         self.state = state
@@ -118,8 +128,7 @@ class DeviceEntry:
         """The record entry of ``device`` (its options in normal form)."""
         options = dict(device.options)
         fields = {name: options.pop(name, None) for name in OPTIONS_AS_FIELDS}
-        return cls(device.id, device.kind, state=state, slot=device.slot, bus=device.bus, addr=addr, options=options,
-                   **fields)
+        return cls(device.id, device.kind, state=state, slot=device.slot, bus=device.bus, addr=addr, options=options, **fields)
 
     def as_device(self, pending: bool = False, source: str = SOURCE_RECORD) -> Device:
         """The device this entry says is plugged (or was, for ``tap-held`` and ``plugging`` entries)."""
@@ -235,14 +244,16 @@ class DeviceRecord:
             if not stat.S_ISREG(info.st_mode):
                 raise self._fail('is not a regular file', 'delete or move it')
             if info.st_uid != os.geteuid():
-                raise self._fail('is owned by uid %d, not by us (uid %d)' % (info.st_uid, os.geteuid()),
-                                 'another user may have written it: inspect it, then delete it')
+                raise self._fail(
+                    'is owned by uid %d, not by us (uid %d)' % (info.st_uid, os.geteuid()), 'another user may have written it: inspect it, then delete it'
+                )
             if info.st_nlink != 1:
-                raise self._fail('has %d hard links: it may be a link to another file' % info.st_nlink,
-                                 'inspect it, then delete it')
+                raise self._fail('has %d hard links: it may be a link to another file' % info.st_nlink, 'inspect it, then delete it')
             if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-                raise self._fail('is writable by group or others (mode %04o)' % stat.S_IMODE(info.st_mode),
-                                 'another user may have changed it: inspect it, then chmod 600 or delete it')
+                raise self._fail(
+                    'is writable by group or others (mode %04o)' % stat.S_IMODE(info.st_mode),
+                    'another user may have changed it: inspect it, then chmod 600 or delete it',
+                )
             with os.fdopen(fd, 'rb') as stream:
                 fd = -1  # the stream owns it now
                 return stream.read()
@@ -256,8 +267,10 @@ class DeviceRecord:
         if not isinstance(content, dict):
             raise self._fail('does not hold a JSON object')
         if content.get('version') != RECORD_VERSION:
-            raise self._fail('has version %r, this collection reads version %d' % (content.get('version'), RECORD_VERSION),
-                             'it was written by another release of stratovirt.qmp: inspect it, then delete it')
+            raise self._fail(
+                'has version %r, this collection reads version %d' % (content.get('version'), RECORD_VERSION),
+                'it was written by another release of stratovirt.qmp: inspect it, then delete it',
+            )
         vm = content.get('vm')
         if not isinstance(vm, dict) or not _is_int(vm.get('pid')) or not _is_int(vm.get('start_time')):
             raise self._fail('has no valid "vm" identity (integer pid and start_time)')
@@ -292,8 +305,10 @@ class DeviceRecord:
         try:
             text = json.dumps(content, sort_keys=True, indent=2) + '\n'
         except (TypeError, ValueError) as exc:
-            raise self._fail('cannot be written: a device option is not JSON serialisable (%s)' % exc,
-                             'the previous record, if any, is unchanged; pass options as strings, numbers, booleans, lists or dicts') from exc
+            raise self._fail(
+                'cannot be written: a device option is not JSON serialisable (%s)' % exc,
+                'the previous record, if any, is unchanged; pass options as strings, numbers, booleans, lists or dicts',
+            ) from exc
         tmp_path = None
         try:
             # mkstemp opens with O_CREAT | O_EXCL | O_NOFOLLOW and mode 0600 whatever the umask; os.replace keeps that mode.
@@ -306,8 +321,9 @@ class DeviceRecord:
             os.replace(tmp_path, self.path)
             tmp_path = None
         except OSError as exc:
-            raise self._fail('cannot be written (%s)' % (exc.strerror or exc),
-                             'the previous record, if any, is unchanged; check that %s is writable' % directory) from exc
+            raise self._fail(
+                'cannot be written (%s)' % (exc.strerror or exc), 'the previous record, if any, is unchanged; check that %s is writable' % directory
+            ) from exc
         finally:
             if tmp_path is not None:
                 # Best effort: the error that brought us here is the one worth reporting.
@@ -315,4 +331,4 @@ class DeviceRecord:
                     os.unlink(tmp_path)
 
     def _socket_path(self) -> Optional[str]:
-        return self.path[:-len(RECORD_SUFFIX)] if self.path.endswith(RECORD_SUFFIX) else None
+        return self.path[: -len(RECORD_SUFFIX)] if self.path.endswith(RECORD_SUFFIX) else None

@@ -70,5 +70,6 @@ def check_no_control_characters(params: Dict[str, Any], names, what: str, names_
     for name in names:
         value = params.get(name)
         if isinstance(value, str) and CONTROL_CHARACTERS.search(value):
-            raise DeviceInputError('%s: option %s is %r, which holds a control character (newline, tab, ...): remove it'
-                                   % (what, name, value), names_vm=names_vm)
+            raise DeviceInputError(
+                '%s: option %s is %r, which holds a control character (newline, tab, ...): remove it' % (what, name, value), names_vm=names_vm
+            )

@@ -33,9 +33,10 @@ class FleetInputError(DeviceInputError):
     """One or more VM declarations are wrong; nothing was sent to any VM."""
 
     def __init__(self, problems: Dict[str, str]) -> None:
-        super().__init__('%d of the declared VMs %s wrong, so nothing was sent to any VM: %s'
-                         % (len(problems), 'is' if len(problems) == 1 else 'are',
-                            '; '.join('%s: %s' % (name, problem) for name, problem in problems.items())))
+        super().__init__(
+            '%d of the declared VMs %s wrong, so nothing was sent to any VM: %s'
+            % (len(problems), 'is' if len(problems) == 1 else 'are', '; '.join('%s: %s' % (name, problem) for name, problem in problems.items()))
+        )
         self.problems = problems
 
 
@@ -64,8 +65,7 @@ def run_bounded(work: Callable[[Item], Any], items: Sequence[Item], workers: int
                 return
             results[index] = work(items[index])
 
-    threads = [threading.Thread(target=worker, name='stratovirt-qmp-%d' % number, daemon=True)
-               for number in range(min(workers, len(items)))]
+    threads = [threading.Thread(target=worker, name='stratovirt-qmp-%d' % number, daemon=True) for number in range(min(workers, len(items)))]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -109,9 +109,17 @@ class VMRun:
     def entry(self) -> Dict[str, Any]:
         """This VM's entry of the result's ``vms``."""
         result = self.converge.result
-        entry = {'name': self.name, 'socket': self.socket, 'attempted': self.attempted, 'changed': bool(result['changed']),
-                 'failed': self.failed, 'msg': self.msg, 'commands': result['commands'],
-                 'devices': result.get('devices', []), 'stratovirt': result['stratovirt']}
+        entry = {
+            'name': self.name,
+            'socket': self.socket,
+            'attempted': self.attempted,
+            'changed': bool(result['changed']),
+            'failed': self.failed,
+            'msg': self.msg,
+            'commands': result['commands'],
+            'devices': result.get('devices', []),
+            'stratovirt': result['stratovirt'],
+        }
         if 'when' in result:
             entry['when'] = result['when']
         if self.exception:
@@ -122,8 +130,7 @@ class VMRun:
 class Fleet:
     """One run over the declared VMs of a host: :meth:`run` returns the result (``failed`` set if a VM failed)."""
 
-    def __init__(self, vms: Iterable[Dict[str, Any]], kinds: Sequence[str], check_mode: bool = False,
-                 workers: int = DEFAULT_WORKERS) -> None:
+    def __init__(self, vms: Iterable[Dict[str, Any]], kinds: Sequence[str], check_mode: bool = False, workers: int = DEFAULT_WORKERS) -> None:
         self.declared = list(vms)
         self.kinds = tuple(kinds)
         self.check_mode = check_mode
@@ -180,8 +187,7 @@ class Fleet:
                 diff['before'][run.name] = vm_diff['before']
                 diff['after'][run.name] = vm_diff['after']
         failed = [run for run in self.runs if run.failed]
-        result = {'changed': any(entry['changed'] for entry in entries), 'vms': entries, 'diff': diff,
-                  'failed_vms': [run.name for run in failed]}
+        result = {'changed': any(entry['changed'] for entry in entries), 'vms': entries, 'diff': diff, 'failed_vms': [run.name for run in failed]}
         if self.host is not None:
             result['host'] = self.host
         if failed:
@@ -195,11 +201,20 @@ class Fleet:
         for number, params in enumerate(self.declared):
             name = params.get('name') or 'vms[%d]' % number
             problem = error.problems.get(name)
-            entries.append({'name': name, 'socket': params.get('socket'), 'attempted': False, 'changed': False,
-                            'failed': problem is not None, 'msg': problem or '', 'commands': [], 'devices': [],
-                            'stratovirt': None})
-        return {'changed': False, 'vms': entries, 'diff': {'before': {}, 'after': {}},
-                'failed_vms': [entry['name'] for entry in entries if entry['failed']]}
+            entries.append(
+                {
+                    'name': name,
+                    'socket': params.get('socket'),
+                    'attempted': False,
+                    'changed': False,
+                    'failed': problem is not None,
+                    'msg': problem or '',
+                    'commands': [],
+                    'devices': [],
+                    'stratovirt': None,
+                }
+            )
+        return {'changed': False, 'vms': entries, 'diff': {'before': {}, 'after': {}}, 'failed_vms': [entry['name'] for entry in entries if entry['failed']]}
 
     def warnings(self) -> List[str]:
         return ['%s: %s' % (run.name, text) for run in self.runs for text in run.converge.warnings]

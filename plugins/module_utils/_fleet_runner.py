@@ -104,8 +104,7 @@ def run_vms_info_module() -> None:
     try:
         check_workers(params['workers'])
         if not 0 < params['timeout'] <= MAX_SECONDS:
-            raise DeviceInputError('timeout is %r: it must be a number of seconds above 0 and at most %d'
-                                   % (params['timeout'], MAX_SECONDS))
+            raise DeviceInputError('timeout is %r: it must be a number of seconds above 0 and at most %d' % (params['timeout'], MAX_SECONDS))
         if declared is not None:
             for number, vm in enumerate(declared):
                 if not isinstance(vm.get('name'), str) or not isinstance(vm.get('socket'), str):

@@ -24,9 +24,10 @@ from ._vm_process import VMProcessError, command_line
 
 class HostVM(NamedTuple):
     """One VM process as its command line shows it."""
+
     pid: int
     name: Optional[str]
-    sockets: List[str]      # absolute, as this host names them (a relative -qmp path is read from the VM's cwd)
+    sockets: List[str]  # absolute, as this host names them (a relative -qmp path is read from the VM's cwd)
     machine: Optional[str]  # micro, standard, or None when the command line does not tell
     argv: List[str]
 
@@ -94,6 +95,7 @@ def compare_declared(declared: Iterable[dict], running: List[HostVM]) -> Dict[st
         declared_keys.add(key)
         if key not in by_socket:
             not_running.append(vm['name'])
-    undeclared = [{'pid': vm.pid, 'name': vm.name, 'sockets': vm.sockets} for vm in running
-                  if not any(socket_key(path) in declared_keys for path in vm.sockets)]
+    undeclared = [
+        {'pid': vm.pid, 'name': vm.name, 'sockets': vm.sockets} for vm in running if not any(socket_key(path) in declared_keys for path in vm.sockets)
+    ]
     return {'not_running': not_running, 'undeclared': undeclared}

@@ -39,8 +39,7 @@ def _read(vm: HostVM, timeout: float) -> Dict[str, Any]:
         with qmp_session(socket_path, timeout, 0.0) as client:
             served_by = peer_pid(client.connection)
             if served_by != vm.pid:
-                entry.update(status=STATUS_ERROR, msg='its socket %s is served by process %d, not by this VM'
-                             % (socket_path, served_by))
+                entry.update(status=STATUS_ERROR, msg='its socket %s is served by process %d, not by this VM' % (socket_path, served_by))
                 return entry
             argv = command_line(vm.pid)
             dialect = detect(client, resolve_machine('auto', argv, True, 'this module sends nothing that could change the VM'))
@@ -56,20 +55,33 @@ def _read(vm: HostVM, timeout: float) -> Dict[str, Any]:
         entry.update(status=STATUS_ERROR, msg=failure_message(exc, socket_path))
         return entry
     shown = report(state, argv, status)
-    entry.update(release=dialect.release_text, machine=dialect.machine,
-                 status=status.get('status') if isinstance(status, dict) else None,
-                 devices=shown['devices'], mismatches=shown['mismatches'])
+    entry.update(
+        release=dialect.release_text,
+        machine=dialect.machine,
+        status=status.get('status') if isinstance(status, dict) else None,
+        devices=shown['devices'],
+        mismatches=shown['mismatches'],
+    )
     return entry
 
 
 def unread(vm: HostVM, why: str) -> Dict[str, Any]:
     """The entry of a VM whose monitor is not read: what its command line says."""
-    return {'pid': vm.pid, 'name': vm.name, 'sockets': vm.sockets, 'socket': vm.sockets[0], 'machine': vm.machine,
-            'release': None, 'status': None, 'devices': None, 'mismatches': None, 'msg': why}
+    return {
+        'pid': vm.pid,
+        'name': vm.name,
+        'sockets': vm.sockets,
+        'socket': vm.sockets[0],
+        'machine': vm.machine,
+        'release': None,
+        'status': None,
+        'devices': None,
+        'mismatches': None,
+        'msg': why,
+    }
 
 
-def host_vms_report(timeout: float, workers: int, declared: Optional[List[dict]] = None,
-                    read_undeclared: bool = True) -> Dict[str, Any]:
+def host_vms_report(timeout: float, workers: int, declared: Optional[List[dict]] = None, read_undeclared: bool = True) -> Dict[str, Any]:
     """Every StratoVirt VM of this host (``vms``), the processes found not to be StratoVirt (``ignored``), and, for
     ``declared`` VMs (``name``, ``socket``), which are running (``declared``), those not running and the running ones
     not declared. With ``read_undeclared`` false, the monitors of VMs not declared are not read.
@@ -86,9 +98,10 @@ def host_vms_report(timeout: float, workers: int, declared: Optional[List[dict]]
 
     entries = run_bounded(read, running, workers)
     vms = [entry for entry in entries if entry['status'] != NOT_STRATOVIRT]
-    result: Dict[str, Any] = {'vms': vms,
-                              'ignored': [{'pid': entry['pid'], 'sockets': entry['sockets'], 'msg': entry['msg']}
-                                          for entry in entries if entry['status'] == NOT_STRATOVIRT]}
+    result: Dict[str, Any] = {
+        'vms': vms,
+        'ignored': [{'pid': entry['pid'], 'sockets': entry['sockets'], 'msg': entry['msg']} for entry in entries if entry['status'] == NOT_STRATOVIRT],
+    }
     if declared is not None:
         stratovirt = [vm for vm, entry in zip(running, entries) if entry['status'] != NOT_STRATOVIRT]
         result.update(compare_declared(declared, stratovirt))

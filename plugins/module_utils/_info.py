@@ -33,8 +33,7 @@ def mismatches(state: VMState, argv: List[str]) -> List[str]:
     for kind in all_kinds():
         found.extend(kind.unexplained(state, argv))
     for device_id, entry in state.unfinished_plugs.items():
-        found.append('%s %s: a plug was interrupted; the next %s task for it finishes or undoes it'
-                     % (entry.kind, device_id, kind_named(entry.kind).module))
+        found.append('%s %s: a plug was interrupted; the next %s task for it finishes or undoes it' % (entry.kind, device_id, kind_named(entry.kind).module))
     return found
 
 

@@ -40,8 +40,7 @@ class InfoTask:
             with qmp_session(socket_path, params['timeout'], lock_timeout(params)) as client:
                 pid = peer_pid(client.connection)
                 argv = command_line(pid)
-                machine = resolve_machine(params['machine'], argv, True,
-                                          'this module sends nothing that could change the VM')
+                machine = resolve_machine(params['machine'], argv, True, 'this module sends nothing that could change the VM')
                 dialect = detect(client, machine)
                 if dialect.release_warning:
                     self.module.warn(dialect.release_warning)

@@ -20,7 +20,7 @@ from ._vm_process import same_file
 
 # How a kind option of a present device is compared with the task's (an option a kind does not list is not compared).
 COMPARE_EQUAL = 'equal'
-COMPARE_FILE = 'file'        # the same file, by identity: a hard link or symlink to the image is that image
+COMPARE_FILE = 'file'  # the same file, by identity: a hard link or symlink to the image is that image
 # Equal, unless the device is cold-plugged: the command line does not say how its backend was opened.
 COMPARE_HOT_PLUGGED = 'hot-plugged'
 
@@ -34,25 +34,25 @@ def compare(found: List[str], name: str, have: Any, want: Any) -> None:
 class DeviceKind:
     """One kind of hot-pluggable device. Class attributes describe it; methods are its behaviour."""
 
-    name = ''                 # the ``kind`` of the record, of ``device`` and of ``devices[]``
-    label = ''                # how messages name it
-    list_option = ''          # the list option of stratovirt_devices and of its own module
-    module = ''               # the module that manages it
-    options: Dict[str, dict] = {}   # its own argspec entries, the same at the top and in list items
-    compared: Dict[str, str] = {}   # option -> COMPARE_*, in the order differences are reported
-    normalisers: Dict[str, Callable[[Any], Any]] = {}   # option -> its normal form (applied to a set value only)
+    name = ''  # the ``kind`` of the record, of ``device`` and of ``devices[]``
+    label = ''  # how messages name it
+    list_option = ''  # the list option of stratovirt_devices and of its own module
+    module = ''  # the module that manages it
+    options: Dict[str, dict] = {}  # its own argspec entries, the same at the top and in list items
+    compared: Dict[str, str] = {}  # option -> COMPARE_*, in the order differences are reported
+    normalisers: Dict[str, Callable[[Any], Any]] = {}  # option -> its normal form (applied to a set value only)
     # Options recorded (and shown) even without a value, where None says something: nothing of it was sent.
     recorded_unset: Tuple[str, ...] = ()
     # Options not every release and machine type takes: option -> where it goes on the wire (a key of
     # _stratovirt_traits.OPTIONS_SINCE). Set on a VM that lacks it, it is refused before anything is sent.
     wire_names: Dict[str, str] = {}
-    ranges: Dict[str, Tuple[int, int]] = {}   # integer option -> (lowest, highest) it may be
-    micro_slots = 0           # virtio-mmio slots of a micro VM
-    free_key = ''             # the key of ``free`` in stratovirt_info
-    held_noun = ''            # what the VM process holds while it is plugged (messages)
+    ranges: Dict[str, Tuple[int, int]] = {}  # integer option -> (lowest, highest) it may be
+    micro_slots = 0  # virtio-mmio slots of a micro VM
+    free_key = ''  # the key of ``free`` in stratovirt_info
+    held_noun = ''  # what the VM process holds while it is plugged (messages)
     cold_backend_option = ''  # the command-line option of its backend (-drive, -netdev)
     cold_drivers: frozenset = frozenset()
-    cold_link = ''            # the -device property naming its backend
+    cold_link = ''  # the -device property naming its backend
 
     @property
     def string_options(self) -> Tuple[str, ...]:
@@ -76,8 +76,7 @@ class DeviceKind:
                 value = argspec.get('default')
             # A flag without a default stays None when unset: not sent, not compared, not recorded.
             declared[name] = bool(value) if argspec.get('type') == 'bool' and value is not None else value
-        normal = {name: self.normalisers[name](value) if name in self.normalisers and value is not None else value
-                  for name, value in declared.items()}
+        normal = {name: self.normalisers[name](value) if name in self.normalisers and value is not None else value for name, value in declared.items()}
         spec = spec._replace(options=declared, normal=normal)
         self._check_choices_and_ranges(spec)
         self.check_form(spec)
@@ -93,8 +92,7 @@ class DeviceKind:
             if name in self.ranges:
                 lowest, highest = self.ranges[name]
                 if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
-                    raise DeviceInputError('%s: %s must be an integer from %d to %d, not %r'
-                                           % (self.describe(spec.id), name, lowest, highest, value))
+                    raise DeviceInputError('%s: %s must be an integer from %d to %d, not %r' % (self.describe(spec.id), name, lowest, highest, value))
 
     def check_taken(self, dialect, spec: DeviceSpec) -> None:
         """Refuse an option set that this VM's release or machine type refuses or ignores (see :attr:`wire_names`).
@@ -102,7 +100,7 @@ class DeviceKind:
         :raises DeviceInputError: naming the machine type or the release that takes it.
         """
         for name, wire in self.wire_names.items():
-            if spec.options.get(name) in (None, False):   # unset, or a flag left off: nothing is sent
+            if spec.options.get(name) in (None, False):  # unset, or a flag left off: nothing is sent
                 continue
             refusal = dialect.option_refusal(wire)
             if refusal:
@@ -136,8 +134,7 @@ class DeviceKind:
 
     def recorded_options(self, normal: Mapping[str, Any]) -> Dict[str, Any]:
         """The options a record entry keeps (to compare them on a later run): the compared ones that are set."""
-        return {name: normal.get(name) for name in self.compared
-                if normal.get(name) is not None or name in self.recorded_unset}
+        return {name: normal.get(name) for name in self.compared if normal.get(name) is not None or name in self.recorded_unset}
 
     def check_plug(self, state, spec: DeviceSpec, others: Dict[str, Device]) -> None:
         """Refuse a plug this VM (its release, its other devices) cannot take safely. :raises DeviceInputError:"""

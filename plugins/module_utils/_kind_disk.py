@@ -28,17 +28,23 @@ DISCARD_CHOICES = ('unmap', 'ignore')
 FORMAT_CHOICES = ('raw', 'qcow2')
 DETECT_ZEROES_CHOICES = ('on', 'off', 'unmap')
 # The words StratoVirt's -drive takes for discard, as the two behaviours they mean.
-DISCARD_WORDS = {'unmap': 'unmap', 'on': 'unmap', 'true': 'unmap', 'yes': 'unmap',
-                 'ignore': 'ignore', 'off': 'ignore', 'false': 'ignore', 'no': 'ignore'}
+DISCARD_WORDS = {'unmap': 'unmap', 'on': 'unmap', 'true': 'unmap', 'yes': 'unmap', 'ignore': 'ignore', 'off': 'ignore', 'false': 'ignore', 'no': 'ignore'}
 IOTHREAD_PATTERN = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 SERIAL_PATTERN = re.compile(r'[\x21-\x7e]{1,20}')
 # What udev keeps of a serial in /dev/disk/by-id/virtio-<serial> unchanged (others it escapes or replaces).
 BY_ID_SERIAL = re.compile(r'[0-9A-Za-z#+\-.:=@_]+')
 QCOW2_MAGIC = b'QFI\xfb'
 # -drive / -device properties of a cold-plugged disk read back as options (command-line spelling -> option, type).
-COLD_PROPERTIES = (('format', 'format', str), ('detect-zeroes', 'detect_zeroes', str),
-                   ('throttling.iops-total', 'iops', int), ('iothread', 'iothread', str), ('num-queues', 'num_queues', int),
-                   ('queue-size', 'queue_size', int), ('bootindex', 'boot_index', int), ('serial', 'serial', str))
+COLD_PROPERTIES = (
+    ('format', 'format', str),
+    ('detect-zeroes', 'detect_zeroes', str),
+    ('throttling.iops-total', 'iops', int),
+    ('iothread', 'iothread', str),
+    ('num-queues', 'num_queues', int),
+    ('queue-size', 'queue_size', int),
+    ('bootindex', 'boot_index', int),
+    ('serial', 'serial', str),
+)
 
 
 class Disk(DeviceKind):
@@ -61,19 +67,35 @@ class Disk(DeviceKind):
         queue_size=dict(type='int'),
         boot_index=dict(type='int'),
     )
-    compared = dict(path=COMPARE_FILE, read_only=COMPARE_EQUAL, direct=COMPARE_HOT_PLUGGED, aio=COMPARE_HOT_PLUGGED,
-                    serial=COMPARE_EQUAL, discard=COMPARE_EQUAL, format=COMPARE_EQUAL, detect_zeroes=COMPARE_EQUAL,
-                    iops=COMPARE_EQUAL, iothread=COMPARE_EQUAL, num_queues=COMPARE_EQUAL, queue_size=COMPARE_EQUAL,
-                    boot_index=COMPARE_EQUAL)
-    wire_names = dict(discard='blockdev-add discard', detect_zeroes='blockdev-add detect-zeroes',
-                      iops='blockdev-add throttling.iops-total', iothread='virtio-blk iothread',
-                      num_queues='virtio-blk num-queues', queue_size='virtio-blk queue-size',
-                      boot_index='virtio-blk boot_index')
+    compared = dict(
+        path=COMPARE_FILE,
+        read_only=COMPARE_EQUAL,
+        direct=COMPARE_HOT_PLUGGED,
+        aio=COMPARE_HOT_PLUGGED,
+        serial=COMPARE_EQUAL,
+        discard=COMPARE_EQUAL,
+        format=COMPARE_EQUAL,
+        detect_zeroes=COMPARE_EQUAL,
+        iops=COMPARE_EQUAL,
+        iothread=COMPARE_EQUAL,
+        num_queues=COMPARE_EQUAL,
+        queue_size=COMPARE_EQUAL,
+        boot_index=COMPARE_EQUAL,
+    )
+    wire_names = dict(
+        discard='blockdev-add discard',
+        detect_zeroes='blockdev-add detect-zeroes',
+        iops='blockdev-add throttling.iops-total',
+        iothread='virtio-blk iothread',
+        num_queues='virtio-blk num-queues',
+        queue_size='virtio-blk queue-size',
+        boot_index='virtio-blk boot_index',
+    )
     # iops: throttling.iops-total is a u64, 0 is no limit (leave it unset); num-queues: virtio-blk's most (32);
     # queue-size: a power of two, checked in check_form; boot_index: a u8.
-    ranges = dict(iops=(1, 2 ** 63 - 1), num_queues=(1, 32), queue_size=(2, 1024), boot_index=(0, 255))
+    ranges = dict(iops=(1, 2**63 - 1), num_queues=(1, 32), queue_size=(2, 1024), boot_index=(0, 255))
     normalisers = dict(path=os.path.realpath)
-    recorded_unset = ('aio',)   # None: a release before 2.3.0, sent no aio
+    recorded_unset = ('aio',)  # None: a release before 2.3.0, sent no aio
     micro_slots = MICRO_DISK_SLOTS
     free_key = 'disk_slots'
     held_noun = 'image'
@@ -88,17 +110,17 @@ class Disk(DeviceKind):
         if spec.state == 'present' and not path:
             raise DeviceInputError('disk %s: path is required with state=present' % spec.id)
         if path and not os.path.isabs(path):
-            raise DeviceInputError('disk %s: path %r must be absolute (a relative path would be read from the module\'s '
-                                   'temporary directory, not from the playbook\'s)' % (spec.id, path))
+            raise DeviceInputError(
+                'disk %s: path %r must be absolute (a relative path would be read from the module\'s '
+                'temporary directory, not from the playbook\'s)' % (spec.id, path)
+            )
         queue_size = spec.options['queue_size']
         if queue_size is not None and queue_size & (queue_size - 1):
             raise DeviceInputError('disk %s: queue_size must be a power of two (2, 4, ... 1024), not %d' % (spec.id, queue_size))
         if spec.options['iothread'] is not None and not IOTHREAD_PATTERN.fullmatch(spec.options['iothread']):
-            raise DeviceInputError('disk %s: iothread %r is not an iothread id (letters, digits, ".", "_" or "-")'
-                                   % (spec.id, spec.options['iothread']))
+            raise DeviceInputError('disk %s: iothread %r is not an iothread id (letters, digits, ".", "_" or "-")' % (spec.id, spec.options['iothread']))
         if serial is not None and not SERIAL_PATTERN.fullmatch(serial):
-            raise DeviceInputError('disk %s: serial must be 1-20 printable ASCII characters without spaces (virtio-blk '
-                                   'keeps 20)' % spec.id)
+            raise DeviceInputError('disk %s: serial must be 1-20 printable ASCII characters without spaces (virtio-blk keeps 20)' % spec.id)
 
     def check_host(self, spec: DeviceSpec) -> Optional[str]:
         path = spec.options['path']
@@ -109,8 +131,7 @@ class Disk(DeviceKind):
         except OSError as exc:
             raise DeviceInputError('image %s of disk %s cannot be read: %s' % (path, spec.id, exc.strerror)) from exc
         if stat.S_ISDIR(mode):
-            raise DeviceInputError('image %s of disk %s is a directory; give an image file or a block device'
-                                   % (path, spec.id))
+            raise DeviceInputError('image %s of disk %s is a directory; give an image file or a block device' % (path, spec.id))
         if not (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
             raise DeviceInputError('image %s of disk %s is neither a regular file nor a block device' % (path, spec.id))
         return self._check_format(spec, path)
@@ -122,19 +143,25 @@ class Disk(DeviceKind):
         header = read_qcow2_header(path)
         if header is None:
             if declared == 'qcow2':
-                raise DeviceInputError('image %s of disk %s is declared format=qcow2 but its header is not qcow2 (it does '
-                                       'not start with QFI\\xfb): leave format unset or set format=raw for a raw image'
-                                       % (path, spec.id))
+                raise DeviceInputError(
+                    'image %s of disk %s is declared format=qcow2 but its header is not qcow2 (it does '
+                    'not start with QFI\\xfb): leave format unset or set format=raw for a raw image' % (path, spec.id)
+                )
             return None
         if declared != 'qcow2':
-            raise DeviceInputError('image %s of disk %s is a qcow2 image (its header says so), but the disk is declared '
-                                   'raw%s: plugged raw, the guest would see, and could overwrite, the qcow2 container. '
-                                   'Set format=qcow2 (standard VMs), or convert the image to raw (qemu-img convert -O raw)'
-                                   % (path, spec.id, '' if spec.options['format'] else ' (format unset means raw)'))
+            raise DeviceInputError(
+                'image %s of disk %s is a qcow2 image (its header says so), but the disk is declared '
+                'raw%s: plugged raw, the guest would see, and could overwrite, the qcow2 container. '
+                'Set format=qcow2 (standard VMs), or convert the image to raw (qemu-img convert -O raw)'
+                % (path, spec.id, '' if spec.options['format'] else ' (format unset means raw)')
+            )
         backing = header.get('backing_file')
         if backing:
-            return ('disk %s: qcow2 image %s has the backing file %s; StratoVirt must be able to read it, and it must not '
-                    'change while the disk is plugged' % (spec.id, path, backing))
+            return 'disk %s: qcow2 image %s has the backing file %s; StratoVirt must be able to read it, and it must not change while the disk is plugged' % (
+                spec.id,
+                path,
+                backing,
+            )
         return None
 
     def exclusive_file(self, spec: DeviceSpec) -> Optional[str]:
@@ -146,32 +173,39 @@ class Disk(DeviceKind):
         dialect = state.dialect
         path, direct, aio, serial = (spec.options[name] for name in ('path', 'direct', 'aio', 'serial'))
         if spec.options['format'] == 'qcow2' and dialect.option_refusal('blockdev-add driver=qcow2'):
-            raise DeviceInputError('disk %s: format=qcow2: %s, and reads every image raw: the guest would see, and could '
-                                   'overwrite, the qcow2 container. Convert the image to raw (qemu-img convert -O raw) and '
-                                   'leave format unset' % (spec.id, dialect.option_refusal('blockdev-add driver=qcow2')))
+            raise DeviceInputError(
+                'disk %s: format=qcow2: %s, and reads every image raw: the guest would see, and could '
+                'overwrite, the qcow2 container. Convert the image to raw (qemu-img convert -O raw) and '
+                'leave format unset' % (spec.id, dialect.option_refusal('blockdev-add driver=qcow2'))
+            )
         self.check_taken(dialect, spec)
         iothread = spec.options['iothread']
         if iothread is not None and iothread not in state.iothreads:
-            raise DeviceInputError('disk %s: iothread %s is not an iothread of this VM (its iothreads: %s); StratoVirt '
-                                   'needs it on the VM\'s command line (-object iothread,id=%s)'
-                                   % (spec.id, iothread, ', '.join(state.iothreads) or 'none', iothread))
+            raise DeviceInputError(
+                'disk %s: iothread %s is not an iothread of this VM (its iothreads: %s); StratoVirt '
+                'needs it on the VM\'s command line (-object iothread,id=%s)' % (spec.id, iothread, ', '.join(state.iothreads) or 'none', iothread)
+            )
         for device in others.values():
             # By file identity: a hard link or symlink to an attached image (the rootfs above all) is that image.
             if same_file(device.option('path'), path):
                 what = 'the VM\'s own cold-plugged disk' if device.source == SOURCE_COLD else 'already plugged as'
-                raise DeviceInputError('image %s of %s is %s %s; an image must not be attached twice (and never the '
-                                       'VM\'s boot/rootfs image)' % (path, self.describe(spec.id), what, device.id))
+                raise DeviceInputError(
+                    'image %s of %s is %s %s; an image must not be attached twice (and never the '
+                    'VM\'s boot/rootfs image)' % (path, self.describe(spec.id), what, device.id)
+                )
         if aio is not None and not dialect.knows_aio:
-            raise DeviceInputError('disk %s: aio needs StratoVirt 2.3.0 or later; this VM runs %s: leave aio unset'
-                                   % (spec.id, dialect.release_text))
+            raise DeviceInputError('disk %s: aio needs StratoVirt 2.3.0 or later; this VM runs %s: leave aio unset' % (spec.id, dialect.release_text))
         if dialect.requires_aio_with_direct and aio == 'off' and direct:
-            raise DeviceInputError('disk %s: StratoVirt %s refuses aio=off with direct=true; use aio=native (default) or '
-                                   'direct=false' % (spec.id, dialect.release_text))
+            raise DeviceInputError(
+                'disk %s: StratoVirt %s refuses aio=off with direct=true; use aio=native (default) or direct=false' % (spec.id, dialect.release_text)
+            )
         if aio == 'native' and not direct:
             raise DeviceInputError('disk %s: aio=native needs direct=true' % spec.id)
         if serial is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
-            raise DeviceInputError('disk %s: a micro VM honours serial from StratoVirt 2.5.0; this VM runs %s and would '
-                                   'ignore it: leave serial unset' % (spec.id, dialect.release_text))
+            raise DeviceInputError(
+                'disk %s: a micro VM honours serial from StratoVirt 2.5.0; this VM runs %s and would '
+                'ignore it: leave serial unset' % (spec.id, dialect.release_text)
+            )
 
     def plug(self, dialect, spec: DeviceSpec, slot: Optional[int], bus: Optional[str]):
         normal = dict(spec.normal)
@@ -179,16 +213,29 @@ class Disk(DeviceKind):
             normal['aio'] = dialect.default_aio(normal['direct'])
         path, serial = normal['path'], normal['serial']
         if bus is None:
-            device = dialect.micro_disk_device(spec.id, slot, serial, iothread=normal['iothread'],
-                                               boot_index=normal['boot_index'])
+            device = dialect.micro_disk_device(spec.id, slot, serial, iothread=normal['iothread'], boot_index=normal['boot_index'])
         else:
-            device = dialect.pci_disk_device(spec.id, bus, serial, iothread=normal['iothread'], num_queues=normal['num_queues'],
-                                             queue_size=normal['queue_size'], boot_index=normal['boot_index'])
-        backend = dialect.disk_backend(spec.id, path, normal['read_only'], normal['direct'], normal['aio'],
-                                       discard=normal['discard'], image_format=normal['format'],
-                                       detect_zeroes=normal['detect_zeroes'], iops=normal['iops'])
-        steps = [Step('blockdev-add', backend, PURPOSE_BACKEND, spec.id),
-                 Step('device_add', device, PURPOSE_DEVICE, spec.id)]
+            device = dialect.pci_disk_device(
+                spec.id,
+                bus,
+                serial,
+                iothread=normal['iothread'],
+                num_queues=normal['num_queues'],
+                queue_size=normal['queue_size'],
+                boot_index=normal['boot_index'],
+            )
+        backend = dialect.disk_backend(
+            spec.id,
+            path,
+            normal['read_only'],
+            normal['direct'],
+            normal['aio'],
+            discard=normal['discard'],
+            image_format=normal['format'],
+            detect_zeroes=normal['detect_zeroes'],
+            iops=normal['iops'],
+        )
+        steps = [Step('blockdev-add', backend, PURPOSE_BACKEND, spec.id), Step('device_add', device, PURPOSE_DEVICE, spec.id)]
         return steps, Device(spec.id, self.name, slot, bus, self.recorded_options(normal))
 
     def backend_del_step(self, device_id: str) -> Step:
@@ -205,13 +252,12 @@ class Disk(DeviceKind):
 
     def adopt(self, state, spec: DeviceSpec) -> Optional[Device]:
         path = spec.normal['path']
-        if path and state.holds_image(path) and \
-                not any(same_file(device.option('path'), path) for device in state.devices.values()):
+        if path and state.holds_image(path) and not any(same_file(device.option('path'), path) for device in state.devices.values()):
             return Device(spec.id, self.name, options={'path': path}, source=SOURCE_ADOPTED)
         return None
 
     def cold_backend_wanted(self, props: Dict[str, str]) -> bool:
-        return props.get('if', 'none') != 'pflash'   # firmware, not a disk
+        return props.get('if', 'none') != 'pflash'  # firmware, not a disk
 
     def cold_options(self, props: Dict[str, str]) -> Dict[str, Any]:
         # An unknown word gives None (not compared): StratoVirt would have refused to start with it.
@@ -242,15 +288,13 @@ class Disk(DeviceKind):
         for path in state.images:
             # Files named on the command line (serial log, firmware ...) are the VM's own, not devices.
             if path not in known_paths and path not in command_line:
-                found.append('the VM holds %s open, but no known device uses it (plugged by hand, or by a run whose '
-                             'record was lost)' % path)
+                found.append('the VM holds %s open, but no known device uses it (plugged by hand, or by a run whose record was lost)' % path)
         names: Dict[Any, List[str]] = {}
         for path in state.images:
             names.setdefault(path_identity(path) or path, []).append(path)
         for paths in names.values():
             if len(paths) > 1:
-                found.append('the VM holds one file open under several names (%s): one image is attached twice'
-                             % ', '.join(paths))
+                found.append('the VM holds one file open under several names (%s): one image is attached twice' % ', '.join(paths))
         return found
 
     # -- what the user sees ---------------------------------------------

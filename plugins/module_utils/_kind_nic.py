@@ -46,10 +46,9 @@ class Nic(DeviceKind):
         vhost=dict(type='bool'),
         iothread=dict(type='str'),
     )
-    compared = dict(ifname=COMPARE_EQUAL, mac=COMPARE_EQUAL, queues=COMPARE_EQUAL, vhost=COMPARE_EQUAL,
-                    iothread=COMPARE_EQUAL)
+    compared = dict(ifname=COMPARE_EQUAL, mac=COMPARE_EQUAL, queues=COMPARE_EQUAL, vhost=COMPARE_EQUAL, iothread=COMPARE_EQUAL)
     wire_names = dict(queues='netdev_add queues', vhost='netdev_add vhost', iothread='virtio-net iothread')
-    ranges = dict(queues=(1, 16))   # queue pairs; StratoVirt: "number queues of net device must >= 1 and <= 16."
+    ranges = dict(queues=(1, 16))  # queue pairs; StratoVirt: "number queues of net device must >= 1 and <= 16."
     micro_slots = MICRO_NIC_SLOTS
     free_key = 'nic_slots'
     held_noun = 'tap'
@@ -64,14 +63,11 @@ class Nic(DeviceKind):
         if spec.state == 'present' and not ifname:
             raise DeviceInputError('NIC %s: ifname (the host tap) is required with state=present' % spec.id)
         if ifname is not None and not IFNAME_PATTERN.fullmatch(ifname):
-            raise DeviceInputError('NIC %s: ifname %r is not a valid interface name (at most 15 characters, no "/", ":" or '
-                                   'spaces)' % (spec.id, ifname))
+            raise DeviceInputError('NIC %s: ifname %r is not a valid interface name (at most 15 characters, no "/", ":" or spaces)' % (spec.id, ifname))
         if mac is not None and not MAC_PATTERN.fullmatch(mac):
-            raise DeviceInputError('NIC %s: mac %r must be six hexadecimal pairs separated by ":", like 52:54:00:12:34:56'
-                                   % (spec.id, mac))
+            raise DeviceInputError('NIC %s: mac %r must be six hexadecimal pairs separated by ":", like 52:54:00:12:34:56' % (spec.id, mac))
         if spec.options['iothread'] is not None and not IOTHREAD_PATTERN.fullmatch(spec.options['iothread']):
-            raise DeviceInputError('NIC %s: iothread %r is not an iothread id (letters, digits, ".", "_" or "-")'
-                                   % (spec.id, spec.options['iothread']))
+            raise DeviceInputError('NIC %s: iothread %r is not an iothread id (letters, digits, ".", "_" or "-")' % (spec.id, spec.options['iothread']))
 
     def check_host(self, spec: DeviceSpec) -> Optional[str]:
         self.check_vhost_net(spec, VHOST_NET)
@@ -80,9 +76,10 @@ class Nic(DeviceKind):
         if not os.path.lexists(interface):
             if spec.options['create_tap']:
                 return None
-            raise DeviceInputError('tap %s of NIC %s does not exist on this host: create it first (ip tuntap add dev %s '
-                                   'mode tap) or set create_tap=true to let StratoVirt create it'
-                                   % (ifname, spec.id, ifname))
+            raise DeviceInputError(
+                'tap %s of NIC %s does not exist on this host: create it first (ip tuntap add dev %s '
+                'mode tap) or set create_tap=true to let StratoVirt create it' % (ifname, spec.id, ifname)
+            )
         # A tun/tap interface has tun_flags (IFF_TAP set for a tap); lo, a bridge, a physical NIC have none.
         try:
             with open(os.path.join(interface, 'tun_flags'), encoding='ascii') as handle:
@@ -91,13 +88,16 @@ class Nic(DeviceKind):
             flags = None
         if flags is None or not flags & IFF_TAP:
             what = 'a tun device' if flags is not None else 'loopback, bridge, physical NIC or the like'
-            raise DeviceInputError('ifname %s of NIC %s is a host interface that is not a tap (%s); give a tap (ip tuntap '
-                                   'add dev NAME mode tap), or a name no interface has, with create_tap=true'
-                                   % (ifname, spec.id, what))
+            raise DeviceInputError(
+                'ifname %s of NIC %s is a host interface that is not a tap (%s); give a tap (ip tuntap '
+                'add dev NAME mode tap), or a name no interface has, with create_tap=true' % (ifname, spec.id, what)
+            )
         if (spec.options['queues'] or 1) > 1 and not flags & IFF_MULTI_QUEUE:
-            raise DeviceInputError('tap %s of NIC %s is a single-queue tap, but queues=%d opens it once per queue pair: '
-                                   'create it with multi_queue (ip tuntap add dev %s mode tap multi_queue), or leave queues '
-                                   'unset' % (ifname, spec.id, spec.options['queues'], ifname))
+            raise DeviceInputError(
+                'tap %s of NIC %s is a single-queue tap, but queues=%d opens it once per queue pair: '
+                'create it with multi_queue (ip tuntap add dev %s mode tap multi_queue), or leave queues '
+                'unset' % (ifname, spec.id, spec.options['queues'], ifname)
+            )
         return None
 
     @staticmethod
@@ -107,8 +107,10 @@ class Nic(DeviceKind):
         :raises DeviceInputError:
         """
         if spec.options['vhost'] and not os.path.exists(device_path):
-            raise DeviceInputError('NIC %s: vhost=true needs vhost-net on this host, but %s does not exist: load the '
-                                   'vhost_net kernel module (modprobe vhost_net), or leave vhost unset' % (spec.id, device_path))
+            raise DeviceInputError(
+                'NIC %s: vhost=true needs vhost-net on this host, but %s does not exist: load the '
+                'vhost_net kernel module (modprobe vhost_net), or leave vhost unset' % (spec.id, device_path)
+            )
 
     # -- planning -----------------------------------------------------
 
@@ -117,37 +119,47 @@ class Nic(DeviceKind):
         ifname, mac = spec.options['ifname'], spec.options['mac']
         for device in others.values():
             if device.option('ifname') == ifname:
-                raise DeviceInputError('tap %s of %s is already used by NIC %s of this VM'
-                                       % (ifname, self.describe(spec.id), device.id))
+                raise DeviceInputError('tap %s of %s is already used by NIC %s of this VM' % (ifname, self.describe(spec.id), device.id))
         if ifname in state.retained_by_unplugged:
-            raise DeviceInputError('tap %s is still held by this VM after NIC %s was unplugged (a StratoVirt %s defect): it '
-                                   'cannot be plugged again until the VM restarts; use another tap'
-                                   % (ifname, state.retained_by_unplugged[ifname], dialect.release_text))
+            raise DeviceInputError(
+                'tap %s is still held by this VM after NIC %s was unplugged (a StratoVirt %s defect): it '
+                'cannot be plugged again until the VM restarts; use another tap' % (ifname, state.retained_by_unplugged[ifname], dialect.release_text)
+            )
         if mac is not None and dialect.machine == MACHINE_MICRO and not dialect.micro_uses_serial_and_mac:
-            raise DeviceInputError('NIC %s: a micro VM honours mac from StratoVirt 2.5.0; this VM runs %s and would ignore '
-                                   'it: leave mac unset' % (spec.id, dialect.release_text))
+            raise DeviceInputError(
+                'NIC %s: a micro VM honours mac from StratoVirt 2.5.0; this VM runs %s and would ignore it: leave mac unset' % (spec.id, dialect.release_text)
+            )
         self.check_taken(dialect, spec)
         iothread = spec.options['iothread']
         if iothread is not None and iothread not in state.iothreads:
-            raise DeviceInputError('NIC %s: iothread %s is not an iothread of this VM (its iothreads: %s); StratoVirt '
-                                   'needs it on the VM\'s command line (-object iothread,id=%s)'
-                                   % (spec.id, iothread, ', '.join(state.iothreads) or 'none', iothread))
+            raise DeviceInputError(
+                'NIC %s: iothread %s is not an iothread of this VM (its iothreads: %s); StratoVirt '
+                'needs it on the VM\'s command line (-object iothread,id=%s)' % (spec.id, iothread, ', '.join(state.iothreads) or 'none', iothread)
+            )
 
     def plug(self, dialect, spec: DeviceSpec, slot: Optional[int], bus: Optional[str]):
         ifname, mac, queues = spec.normal['ifname'], spec.normal['mac'], spec.normal['queues']
-        device = dialect.micro_nic_device(spec.id, slot, mac, iothread=spec.normal['iothread']) if bus is None else \
-            dialect.pci_nic_device(spec.id, bus, mac, queues=queues)
+        device = (
+            dialect.micro_nic_device(spec.id, slot, mac, iothread=spec.normal['iothread'])
+            if bus is None
+            else dialect.pci_nic_device(spec.id, bus, mac, queues=queues)
+        )
         backend = dialect.nic_backend(spec.id, ifname, queues=queues, vhost=spec.normal['vhost'])
-        steps = [Step('netdev_add', backend, PURPOSE_BACKEND, spec.id),
-                 Step('device_add', device, PURPOSE_DEVICE, spec.id)]
+        steps = [Step('netdev_add', backend, PURPOSE_BACKEND, spec.id), Step('device_add', device, PURPOSE_DEVICE, spec.id)]
         return steps, Device(spec.id, self.name, slot, bus, self.recorded_options(spec.normal))
 
     def micro_unplug_follow_ups(self, dialect, device_id: str) -> List[Step]:
         if not dialect.has_nic_unplug_defect:
             return []
-        return [Step('device_del', {'id': device_id}, PURPOSE_UNPLUG_FOLLOW_UP, device_id,
-                     when='the first device_del answers the StratoVirt %s NIC unplug defect (slot and config freed, '
-                          'tap kept)' % dialect.release_text)]
+        return [
+            Step(
+                'device_del',
+                {'id': device_id},
+                PURPOSE_UNPLUG_FOLLOW_UP,
+                device_id,
+                when='the first device_del answers the StratoVirt %s NIC unplug defect (slot and config freed, tap kept)' % dialect.release_text,
+            )
+        ]
 
     def backend_del_step(self, device_id: str) -> Step:
         return Step('netdev_del', {'id': device_id}, PURPOSE_BACKEND_DEL, device_id)
@@ -159,13 +171,11 @@ class Nic(DeviceKind):
 
     def attached_at_device_add(self, state, device: Device) -> bool:
         # Every release attaches the tap at device_add, unless the tap is one an earlier unplug left held.
-        return not any(other.state == TAP_HELD and other.ifname == device.option('ifname')
-                       for other in state.record.devices.values())
+        return not any(other.state == TAP_HELD and other.ifname == device.option('ifname') for other in state.record.devices.values())
 
     def adopt(self, state, spec: DeviceSpec) -> Optional[Device]:
         ifname = spec.normal['ifname']
-        if ifname not in state.taps or any(device.option('ifname') == ifname for device in state.devices.values()) \
-                or ifname in state.retained_by_unplugged:
+        if ifname not in state.taps or any(device.option('ifname') == ifname for device in state.devices.values()) or ifname in state.retained_by_unplugged:
             return None
         if state.dialect.nic_unplug_keeps_tap and spec.state == 'present':
             # 2.5.0 keeps the tap of an unplugged NIC: a held tap no record explains does not prove a NIC.
@@ -173,7 +183,8 @@ class Nic(DeviceKind):
                 'tap %s of NIC %s is held by the VM, but the device record does not say by which device; StratoVirt '
                 '%s keeps the tap of an unplugged NIC until the VM exits, so that does not tell whether NIC %s is '
                 'attached. Unplug it first (state=absent with ifname %s; the tap then stays held until the VM '
-                'restarts), or use another tap' % (ifname, spec.id, state.dialect.release_text, spec.id, ifname))
+                'restarts), or use another tap' % (ifname, spec.id, state.dialect.release_text, spec.id, ifname)
+            )
         return Device(spec.id, self.name, options={'ifname': ifname}, source=SOURCE_ADOPTED)
 
     def cold_options(self, props: Dict[str, str]) -> Dict[str, Any]:
@@ -201,8 +212,11 @@ class Nic(DeviceKind):
             return None
         state.record.put(DeviceEntry(device.id, self.name, state=TAP_HELD, slot=device.slot, bus=device.bus, ifname=ifname))
         state.retained_by_unplugged[ifname] = device.id
-        return ('NIC %s is unplugged but StratoVirt %s keeps its tap %s open until the VM exits; that tap cannot be '
-                'plugged again in this VM' % (device.id, state.dialect.release_text, ifname))
+        return 'NIC %s is unplugged but StratoVirt %s keeps its tap %s open until the VM exits; that tap cannot be plugged again in this VM' % (
+            device.id,
+            state.dialect.release_text,
+            ifname,
+        )
 
     def recall_retained(self, state, device: Device) -> None:
         if device.option('ifname') in state.taps:
@@ -225,8 +239,10 @@ class Nic(DeviceKind):
         return None
 
     def retained_views(self, state) -> List[dict]:
-        return [{'id': device_id, 'kind': self.name, 'ifname': ifname, 'source': SOURCE_RECORD, 'unplugged_tap_held': True}
-                for ifname, device_id in state.retained_by_unplugged.items()]
+        return [
+            {'id': device_id, 'kind': self.name, 'ifname': ifname, 'source': SOURCE_RECORD, 'unplugged_tap_held': True}
+            for ifname, device_id in state.retained_by_unplugged.items()
+        ]
 
 
 KIND = Nic()

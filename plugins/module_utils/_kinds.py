@@ -46,7 +46,7 @@ def view_of(device: Device) -> dict:
         shown['bus'] = device.bus
     if device.pending:
         shown['unplug_pending'] = True
-    kind = kind_named(device.kind)   # an unknown kind is refused, never shown
+    kind = kind_named(device.kind)  # an unknown kind is refused, never shown
     shown.update(device.options)
     shown['guest_name'] = kind.guest_name(device)
     return shown
@@ -61,9 +61,17 @@ def spec_from_params(kind: str, params: Dict[str, Any]) -> DeviceSpec:
     check_no_control_characters(params, COMMON_STRING_OPTIONS + strategy.string_options, 'device %r' % params.get('id'))
     device_id = params['id']
     if not ID_PATTERN.fullmatch(device_id or ''):
-        raise DeviceInputError('id %r is not usable: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or '
-                               'digit (it becomes the StratoVirt device id and backend name)' % device_id)
-    spec = DeviceSpec(kind=kind, id=device_id, state=params.get('state') or 'present',
-                      slot=parse_addr(params.get('addr'), device_id), bus=params.get('bus'),
-                      on_change=params.get('on_change') or 'fail', allow_cold_unplug=bool(params.get('allow_cold_unplug')))
+        raise DeviceInputError(
+            'id %r is not usable: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or '
+            'digit (it becomes the StratoVirt device id and backend name)' % device_id
+        )
+    spec = DeviceSpec(
+        kind=kind,
+        id=device_id,
+        state=params.get('state') or 'present',
+        slot=parse_addr(params.get('addr'), device_id),
+        bus=params.get('bus'),
+        on_change=params.get('on_change') or 'fail',
+        allow_cold_unplug=bool(params.get('allow_cold_unplug')),
+    )
     return strategy.read(spec, params)

@@ -25,9 +25,9 @@ class Plan(NamedTuple):
     steps: List[Step]
     before: Optional[dict]
     after: Optional[dict]
-    entry: Optional[DeviceEntry] = None       # the record entry once the plan is applied
-    auto_slot: bool = False                    # the slot or bus was chosen here, not given by the task
-    resume: bool = False                       # a standard VM plug an earlier run left half-done is finished
+    entry: Optional[DeviceEntry] = None  # the record entry once the plan is applied
+    auto_slot: bool = False  # the slot or bus was chosen here, not given by the task
+    resume: bool = False  # a standard VM plug an earlier run left half-done is finished
     device_id: str = ''
 
     @property
@@ -53,8 +53,7 @@ def _label(spec_or_device) -> str:
 def differences(current: Device, declared: Device) -> List[str]:
     """What differs between a present device and the declared one, field by field; unknown fields are not guessed."""
     found: List[str] = []
-    _compare(found, 'addr', None if current.slot is None else '0x%x' % current.slot,
-             None if declared.slot is None else '0x%x' % declared.slot)
+    _compare(found, 'addr', None if current.slot is None else '0x%x' % current.slot, None if declared.slot is None else '0x%x' % declared.slot)
     _compare(found, 'bus', current.bus, declared.bus)
     kind_named(declared.kind).differences(current, declared, found)
     return found
@@ -65,9 +64,10 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
     current = state.devices.get(spec.id)
     before = view_of(current) if current else None
     if current is not None and current.kind != spec.kind:
-        raise DeviceInputError('id %s is already used by %s; disks and NICs of a VM share one id space (a disk backend '
-                               'plugged as a NIC, or the reverse, kills StratoVirt): choose another id'
-                               % (spec.id, _label(current)))
+        raise DeviceInputError(
+            'id %s is already used by %s; disks and NICs of a VM share one id space (a disk backend '
+            'plugged as a NIC, or the reverse, kills StratoVirt): choose another id' % (spec.id, _label(current))
+        )
     micro = state.dialect.machine == MACHINE_MICRO
     # A micro VM plug an earlier run left half-done is undone first; a standard VM one is resumed (see the applier).
     cleanup = micro_unplug_steps(state, state.unfinished_plugs[spec.id].kind, spec.id) if micro and spec.id in state.unfinished_plugs else []
@@ -82,15 +82,16 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
         if not found and not current.pending:
             return Plan([], before, before, device_id=spec.id)
         if found and spec.on_change != 'replace':
-            raise DeviceInputError('%s is plugged but differs from the task (%s); hot-plugged devices cannot be changed in '
-                                   'place: set on_change=replace to unplug and plug it again (disruptive to the guest), '
-                                   'or change the task' % (_label(spec), '; '.join(found)))
+            raise DeviceInputError(
+                '%s is plugged but differs from the task (%s); hot-plugged devices cannot be changed in '
+                'place: set on_change=replace to unplug and plug it again (disruptive to the guest), '
+                'or change the task' % (_label(spec), '; '.join(found))
+            )
         _check_may_unplug(current, spec, 'replace it')
         unplug = unplug_steps(state, current)
     plug, entry, auto = _plug_steps(state, spec, replacing=current)
     after = view_of(entry.as_device())
-    return Plan(cleanup + unplug + plug, before, after, entry, auto, resume=spec.id in state.unfinished_plugs and not micro,
-                device_id=spec.id)
+    return Plan(cleanup + unplug + plug, before, after, entry, auto, resume=spec.id in state.unfinished_plugs and not micro, device_id=spec.id)
 
 
 def plan_all(state: VMState, specs: List[DeviceSpec], exclusive_kinds: Sequence[str] = ()) -> List[Plan]:
@@ -129,8 +130,7 @@ def unplug_steps(state: VMState, device: Device) -> List[Step]:
 
 def micro_unplug_steps(state: VMState, kind: str, device_id: str) -> List[Step]:
     """``device_del``, and what the kind sends after it on this release (the NIC unplug defect's second one)."""
-    return [Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id)] + \
-        kind_named(kind).micro_unplug_follow_ups(state.dialect, device_id)
+    return [Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id)] + kind_named(kind).micro_unplug_follow_ups(state.dialect, device_id)
 
 
 def backend_del_step(kind: str, device_id: str) -> Step:
@@ -146,8 +146,10 @@ def _unfinished_plug_backend_steps(state: VMState, spec: DeviceSpec) -> List[Ste
 
 def _check_may_unplug(current: Device, spec: DeviceSpec, action: str) -> None:
     if current.source == SOURCE_COLD and not spec.allow_cold_unplug:
-        raise DeviceInputError('%s is cold-plugged on the VM\'s command line; the collection never unplugs such a device '
-                               'unless the task sets allow_cold_unplug=true to %s' % (_label(spec), action))
+        raise DeviceInputError(
+            '%s is cold-plugged on the VM\'s command line; the collection never unplugs such a device '
+            'unless the task sets allow_cold_unplug=true to %s' % (_label(spec), action)
+        )
 
 
 def _plug_steps(state: VMState, spec: DeviceSpec, replacing: Optional[Device]):
@@ -155,8 +157,7 @@ def _plug_steps(state: VMState, spec: DeviceSpec, replacing: Optional[Device]):
     others = {device_id: device for device_id, device in state.devices.items() if device_id != spec.id}
     if replacing is not None:
         # A replaced device keeps its place unless the task moves it.
-        spec = spec._replace(slot=spec.slot if spec.slot is not None else replacing.slot,
-                             bus=spec.bus if spec.bus is not None else replacing.bus)
+        spec = spec._replace(slot=spec.slot if spec.slot is not None else replacing.slot, bus=spec.bus if spec.bus is not None else replacing.bus)
     if dialect.machine == MACHINE_MICRO:
         _check_backend_room(state, spec, others)
         slot, auto = _choose_slot(spec, others)
@@ -173,8 +174,10 @@ def _plug_steps(state: VMState, spec: DeviceSpec, replacing: Optional[Device]):
 def _check_backend_room(state: VMState, spec: DeviceSpec, others) -> None:
     unfinished = [device_id for device_id in state.unfinished_plugs if device_id != spec.id]
     if len(others) + len(state.retained_by_unplugged) + len(unfinished) >= MICRO_BACKENDS:
-        raise DeviceInputError('cannot plug %s: the VM already has %d backends registered, the most a micro VM takes (%s)'
-                               % (_label(spec), MICRO_BACKENDS, ', '.join(sorted(others))))
+        raise DeviceInputError(
+            'cannot plug %s: the VM already has %d backends registered, the most a micro VM takes (%s)'
+            % (_label(spec), MICRO_BACKENDS, ', '.join(sorted(others)))
+        )
 
 
 def _choose_slot(spec: DeviceSpec, others) -> tuple:
@@ -185,8 +188,9 @@ def _choose_slot(spec: DeviceSpec, others) -> tuple:
     used = {device.slot: device.id for device in others.values() if device.kind == spec.kind and device.slot is not None}
     if spec.slot is not None:
         if spec.slot >= limit:
-            raise DeviceInputError('addr 0x%x of %s is beyond the %d %s slots of a micro VM (0x0-0x%x)'
-                                   % (spec.slot, _label(spec), limit, kind.label, limit - 1))
+            raise DeviceInputError(
+                'addr 0x%x of %s is beyond the %d %s slots of a micro VM (0x0-0x%x)' % (spec.slot, _label(spec), limit, kind.label, limit - 1)
+            )
         if spec.slot in used:
             taken_by = kind.describe(used[spec.slot])
             raise DeviceInputError('addr 0x%x of %s is taken by %s' % (spec.slot, _label(spec), taken_by))
@@ -202,19 +206,25 @@ def _choose_bus(state: VMState, spec: DeviceSpec, others) -> tuple:
     """A standard VM hot-plugs only into a pcie-root-port, at addr 0x0 (StratoVirt 2.1.0 plugs elsewhere, then
     leaves a zombie on pcie.0 or deadlocks its monitor on the unplug of a device at another addr)."""
     if spec.slot not in (None, 0):
-        raise DeviceInputError('addr 0x%x of %s: on a standard VM a device is hot-plugged at addr 0x0 of a pcie-root-port '
-                               'only; leave addr unset or "0x0"' % (spec.slot, _label(spec)))
+        raise DeviceInputError(
+            'addr 0x%x of %s: on a standard VM a device is hot-plugged at addr 0x0 of a pcie-root-port '
+            'only; leave addr unset or "0x0"' % (spec.slot, _label(spec))
+        )
     used = {device.bus: device.id for device in others.values() if device.bus is not None}
     ports = ', '.join(state.root_ports) or 'none'
     if spec.bus is not None:
         if spec.bus not in state.root_ports:
-            raise DeviceInputError('bus %s of %s is not a pcie-root-port of this VM (its root ports: %s); StratoVirt '
-                                   'hot-plugs only into a root port' % (spec.bus, _label(spec), ports))
+            raise DeviceInputError(
+                'bus %s of %s is not a pcie-root-port of this VM (its root ports: %s); StratoVirt '
+                'hot-plugs only into a root port' % (spec.bus, _label(spec), ports)
+            )
         if spec.bus in used:
             raise DeviceInputError('bus %s of %s is taken by %s' % (spec.bus, _label(spec), used[spec.bus]))
         return spec.bus, False
     for port in state.root_ports:
         if port not in used:
             return port, True
-    raise DeviceInputError('no free pcie-root-port for %s (root ports: %s); add root ports to the VM\'s command line '
-                           '(-device pcie-root-port,...) or unplug a device' % (_label(spec), ports))
+    raise DeviceInputError(
+        'no free pcie-root-port for %s (root ports: %s); add root ports to the VM\'s command line '
+        '(-device pcie-root-port,...) or unplug a device' % (_label(spec), ports)
+    )

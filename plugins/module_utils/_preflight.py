@@ -37,6 +37,7 @@ def check_not_shared(specs: List[DeviceSpec], vm_pid: int) -> None:
     writers = writers_of_any(list(files.values()), vm_pid)
     for device_id, path in files.items():
         if writers.get(path):
-            raise DeviceInputError('image %s of disk %s is held read-write by another process (pid %s), another VM most '
-                                   'likely; attaching it to this VM too would corrupt it'
-                                   % (path, device_id, ', '.join(str(pid) for pid in writers[path])))
+            raise DeviceInputError(
+                'image %s of disk %s is held read-write by another process (pid %s), another VM most '
+                'likely; attaching it to this VM too would corrupt it' % (path, device_id, ', '.join(str(pid) for pid in writers[path]))
+            )

@@ -52,8 +52,7 @@ def encode_command(command: dict) -> bytes:
     """
     data = json.dumps(command, separators=(',', ':')).encode('utf-8') + b'\n'
     if len(data) > MAX_COMMAND_BYTES:
-        raise QMPProtocolError('command %s is %d bytes; StratoVirt accepts at most %d'
-                               % (command.get('execute'), len(data), MAX_COMMAND_BYTES))
+        raise QMPProtocolError('command %s is %d bytes; StratoVirt accepts at most %d' % (command.get('execute'), len(data), MAX_COMMAND_BYTES))
     return data
 
 
@@ -65,14 +64,13 @@ def check_socket_file(socket_path: str) -> None:
     try:
         mode = os.stat(socket_path).st_mode
     except FileNotFoundError:
-        raise QMPConnectionError('QMP socket %s does not exist: is the VM running and is this the path given '
-                                 'to -qmp unix:...?' % socket_path, socket_path) from None
+        raise QMPConnectionError(
+            'QMP socket %s does not exist: is the VM running and is this the path given to -qmp unix:...?' % socket_path, socket_path
+        ) from None
     except OSError as exc:
-        raise QMPConnectionError('QMP socket %s cannot be inspected (%s)' % (socket_path, exc.strerror or exc),
-                                 socket_path) from exc
+        raise QMPConnectionError('QMP socket %s cannot be inspected (%s)' % (socket_path, exc.strerror or exc), socket_path) from exc
     if not stat.S_ISSOCK(mode):
-        raise QMPConnectionError('%s is not a Unix socket; give the path of the VM\'s -qmp unix: socket'
-                                 % socket_path, socket_path)
+        raise QMPConnectionError('%s is not a Unix socket; give the path of the VM\'s -qmp unix: socket' % socket_path, socket_path)
 
 
 class QMPClient:
@@ -110,11 +108,13 @@ class QMPClient:
         except UnixDiagError as exc:
             raise QMPConnectionError('cannot inspect QMP socket %s: %s' % (self.socket_path, exc), self.socket_path) from exc
         if not usage.listening:
-            raise QMPConnectionError('nothing listens on QMP socket %s (stale socket file of a VM that has exited?)'
-                                     % self.socket_path, self.socket_path)
+            raise QMPConnectionError('nothing listens on QMP socket %s (stale socket file of a VM that has exited?)' % self.socket_path, self.socket_path)
         if usage.in_use:
-            raise QMPBusyError('QMP monitor of %s is in use by another client (%s); StratoVirt serves one client at '
-                               'a time, so wait until it disconnects' % (self.socket_path, usage.reason), self.socket_path)
+            raise QMPBusyError(
+                'QMP monitor of %s is in use by another client (%s); StratoVirt serves one client at '
+                'a time, so wait until it disconnects' % (self.socket_path, usage.reason),
+                self.socket_path,
+            )
 
     def connect(self) -> dict:
         """Connect and read the greeting.
@@ -134,17 +134,18 @@ class QMPClient:
             sock.connect(self.socket_path)
         except OSError as exc:
             sock.close()
-            raise QMPConnectionError('cannot connect to QMP socket %s: %s' % (self.socket_path, exc.strerror or exc),
-                                     self.socket_path) from exc
+            raise QMPConnectionError('cannot connect to QMP socket %s: %s' % (self.socket_path, exc.strerror or exc), self.socket_path) from exc
         self._sock = sock
         try:
             self.greeting = _validate_greeting(self._read_message(time.monotonic() + self.timeout))
         except QMPTimeoutError:
             self._abandon_before_greeting()
-            raise QMPTimeoutError('no QMP greeting from %s within %ss: another client holds the monitor or the VM '
-                                  'has not started serving it yet; the connection was left to wait for the greeting '
-                                  'in the background so that the VM is not harmed' % (self.socket_path, self.timeout),
-                                  self.socket_path) from None
+            raise QMPTimeoutError(
+                'no QMP greeting from %s within %ss: another client holds the monitor or the VM '
+                'has not started serving it yet; the connection was left to wait for the greeting '
+                'in the background so that the VM is not harmed' % (self.socket_path, self.timeout),
+                self.socket_path,
+            ) from None
         except BaseException:  # whatever interrupts us, a greeting-less socket must not be closed
             self._abandon_before_greeting()
             raise
@@ -158,6 +159,7 @@ class QMPClient:
             sock.close()
         else:
             from ._qmp_linger import hand_over_until_greeting  # pylint: disable=import-outside-toplevel
+
             hand_over_until_greeting(sock)
 
     @property
@@ -194,8 +196,7 @@ class QMPClient:
                 try:
                     return json.loads(line.decode('utf-8'))
                 except ValueError as exc:
-                    raise QMPProtocolError('invalid JSON from %s: %r' % (self.socket_path, line[:200]),
-                                           self.socket_path) from exc
+                    raise QMPProtocolError('invalid JSON from %s: %r' % (self.socket_path, line[:200]), self.socket_path) from exc
             self._fill(deadline)
 
     def _fill(self, deadline: float) -> None:
@@ -208,29 +209,25 @@ class QMPClient:
         try:
             chunk = self._sock.recv(RECV_CHUNK)
         except socket.timeout:
-            raise QMPTimeoutError('timed out after %ss waiting for %s' % (self.timeout, self.socket_path),
-                                  self.socket_path) from None
+            raise QMPTimeoutError('timed out after %ss waiting for %s' % (self.timeout, self.socket_path), self.socket_path) from None
         except OSError as exc:
             raise QMPDisconnectedError('connection to %s failed: %s' % (self.socket_path, exc), self.socket_path) from exc
         self._peer_spoke = True
         if not chunk:
-            raise QMPDisconnectedError('QMP connection to %s closed by the peer (did the VM exit?)' % self.socket_path,
-                                       self.socket_path)
+            raise QMPDisconnectedError('QMP connection to %s closed by the peer (did the VM exit?)' % self.socket_path, self.socket_path)
         self._buffer += chunk
 
     def _read_reply(self, deadline: float) -> dict:
         while True:
             message = self._read_message(deadline)
             if not isinstance(message, dict):
-                raise QMPProtocolError('unexpected QMP message from %s: %s' % (self.socket_path, json.dumps(message)[:200]),
-                                       self.socket_path)
+                raise QMPProtocolError('unexpected QMP message from %s: %s' % (self.socket_path, json.dumps(message)[:200]), self.socket_path)
             if 'event' in message:
                 self.events.append(message)
                 continue
             if 'return' in message or 'error' in message:
                 return message
-            raise QMPProtocolError('unexpected QMP message from %s: %s' % (self.socket_path, json.dumps(message)[:200]),
-                                   self.socket_path)
+            raise QMPProtocolError('unexpected QMP message from %s: %s' % (self.socket_path, json.dumps(message)[:200]), self.socket_path)
 
     # -- commands and events ----------------------------------------------
 
@@ -262,8 +259,7 @@ class QMPClient:
         try:
             self._sock.sendall(data)
         except OSError as exc:
-            raise QMPDisconnectedError('cannot send %s to %s: %s' % (command['execute'], self.socket_path, exc),
-                                       self.socket_path) from exc
+            raise QMPDisconnectedError('cannot send %s to %s: %s' % (command['execute'], self.socket_path, exc), self.socket_path) from exc
         self.sent.append(command)
         return self._read_reply(time.monotonic() + self.timeout)
 
@@ -288,11 +284,11 @@ class QMPClient:
             try:
                 message = self._read_message(deadline)
             except QMPTimeoutError:
-                raise QMPTimeoutError('no %s event%s from %s within %ss' % (name, ' for %s' % device if device else '',
-                                                                            self.socket_path, wait), self.socket_path) from None
+                raise QMPTimeoutError(
+                    'no %s event%s from %s within %ss' % (name, ' for %s' % device if device else '', self.socket_path, wait), self.socket_path
+                ) from None
             if not isinstance(message, dict) or 'event' not in message:
-                raise QMPProtocolError('unexpected QMP message while waiting for %s: %s' % (name, json.dumps(message)[:200]),
-                                       self.socket_path)
+                raise QMPProtocolError('unexpected QMP message while waiting for %s: %s' % (name, json.dumps(message)[:200]), self.socket_path)
             self.events.append(message)
 
 

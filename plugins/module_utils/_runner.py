@@ -15,6 +15,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ._converge import Converge
 from ._error_root import CollectionError
 from ._kinds import all_kinds, kind_named
+
 # Re-exported: the info runner and the tests take the session checks from the runner.
 from ._session_options import failure_message, lock_timeout  # noqa: F401 pylint: disable=unused-import
 
@@ -70,8 +71,7 @@ class DeviceTask:
             result = self.converge.run()
         except CollectionError as exc:
             self._warn()
-            self.module.fail_json(msg=failure_message(exc, self.module.params['socket']), exception=traceback.format_exc(),
-                                  **self.converge.result)
+            self.module.fail_json(msg=failure_message(exc, self.module.params['socket']), exception=traceback.format_exc(), **self.converge.result)
         self._warn()
         self.module.exit_json(**result)
 
@@ -84,9 +84,12 @@ def run_device_module(kind: str) -> None:
     """``main()`` of stratovirt_disk and stratovirt_nic."""
     list_option = kind_named(kind).list_option
     single = [name for name in _device_options(kind) if name != 'id']
-    module = AnsibleModule(argument_spec=argument_spec(kind), supports_check_mode=True,
-                           mutually_exclusive=[(list_option, name) for name in ['id'] + single],
-                           required_one_of=[('id', list_option)])
+    module = AnsibleModule(
+        argument_spec=argument_spec(kind),
+        supports_check_mode=True,
+        mutually_exclusive=[(list_option, name) for name in ['id'] + single],
+        required_one_of=[('id', list_option)],
+    )
     DeviceTask(module, (kind,)).run()
 
 

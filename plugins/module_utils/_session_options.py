@@ -16,8 +16,12 @@ from ._errors import DeviceInputError
 from ._stratovirt import MACHINE_MICRO, MACHINE_STANDARD
 from ._stratovirt_cmdline import machine_type
 
-MACHINE_NAMES = {'microvm': MACHINE_MICRO, 'q35': MACHINE_STANDARD, 'virt': MACHINE_STANDARD,
-                 'standard': MACHINE_STANDARD}  # the last: the simulator's --machine
+MACHINE_NAMES = {
+    'microvm': MACHINE_MICRO,
+    'q35': MACHINE_STANDARD,
+    'virt': MACHINE_STANDARD,
+    'standard': MACHINE_STANDARD,
+}  # the last: the simulator's --machine
 # Replies a peer's session waits for around its guest-acknowledged unplug: greeting, version, probe, device_del, backend.
 LOCK_REPLIES = 5
 MAX_SECONDS = 86400  # a day: more is a typo, and far more overflows the clock
@@ -38,12 +42,13 @@ def resolve_machine(option: str, argv, check_mode: bool, action: str = 'check mo
     named = MACHINE_NAMES.get(written)
     if option != 'auto':
         if named is not None and named != option:
-            raise DeviceInputError('machine=%s contradicts the VM: its command line says -machine %s, a %s VM; leave '
-                                   'machine unset (auto) or set machine=%s' % (option, written, named, named))
+            raise DeviceInputError(
+                'machine=%s contradicts the VM: its command line says -machine %s, a %s VM; leave '
+                'machine unset (auto) or set machine=%s' % (option, written, named, named)
+            )
         return option
     if named is None and check_mode:
-        raise DeviceInputError('cannot tell the machine type from the VM\'s command line, and %s: '
-                               'set machine=micro or machine=standard' % action)
+        raise DeviceInputError('cannot tell the machine type from the VM\'s command line, and %s: set machine=micro or machine=standard' % action)
     return named
 
 
@@ -55,15 +60,18 @@ def check_session_options(params: dict) -> None:
     socket_path = params['socket']
     check_no_control_characters(params, ('socket',), 'VM %r' % socket_path, names_vm=True)
     if not os.path.isabs(socket_path):
-        raise DeviceInputError('socket %r must be an absolute path (a relative one would be read from the module\'s '
-                               'temporary directory, not from the playbook\'s)' % socket_path, names_vm=True)
+        raise DeviceInputError(
+            'socket %r must be an absolute path (a relative one would be read from the module\'s temporary directory, not from the playbook\'s)' % socket_path,
+            names_vm=True,
+        )
     for name, low, zero_ok in (('timeout', 0.0, False), ('wait_timeout', 0.0, True)):
         value = params.get(name)
         if value is None:
             continue
         if not math.isfinite(value) or value < low or (value == low and not zero_ok) or value > MAX_SECONDS:
-            raise DeviceInputError('%s is %r: it must be a number of seconds %s %s and at most %d'
-                                   % (name, value, 'from' if zero_ok else 'above', low, MAX_SECONDS))
+            raise DeviceInputError(
+                '%s is %r: it must be a number of seconds %s %s and at most %d' % (name, value, 'from' if zero_ok else 'above', low, MAX_SECONDS)
+            )
 
 
 def lock_timeout(params: dict) -> float:

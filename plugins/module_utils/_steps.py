@@ -22,7 +22,7 @@ class Step(NamedTuple):
     arguments: dict
     purpose: str
     device_id: str
-    when: Optional[str] = None   # the condition a conditional step is sent under; None: always
+    when: Optional[str] = None  # the condition a conditional step is sent under; None: always
 
     @property
     def command(self) -> dict:

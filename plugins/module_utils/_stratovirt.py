@@ -61,8 +61,10 @@ class Dialect(NamedTuple):
         if not self.newer_than_known:
             return None
         newest = _release_text(NEWEST_KNOWN)
-        return ('StratoVirt %s is newer than %s, the newest release this collection knows: it is driven as %s. A reply '
-                'whose text changed is reported as a failure, not misread' % (self.release_text, newest, newest))
+        return (
+            'StratoVirt %s is newer than %s, the newest release this collection knows: it is driven as %s. A reply '
+            'whose text changed is reported as a failure, not misread' % (self.release_text, newest, newest)
+        )
 
     # -- behaviours (see _stratovirt_traits.BEHAVIOURS) --------------------
 
@@ -108,8 +110,7 @@ class Dialect(NamedTuple):
             takers = [machine for machine in (MACHINE_MICRO, MACHINE_STANDARD) if _traits.option_since(option, machine)]
             return 'a %s VM ignores it (StratoVirt honours it on %s VMs only)' % (self.machine, ' and '.join(takers))
         if self.release < since:
-            return 'a %s VM takes it from StratoVirt %s; this VM runs %s' % (
-                self.machine, _release_text(since), self.release_text)
+            return 'a %s VM takes it from StratoVirt %s; this VM runs %s' % (self.machine, _release_text(since), self.release_text)
         return None
 
     def _typed(self, option: str, value):
@@ -157,9 +158,16 @@ class Dialect(NamedTuple):
 
     # -- standard VM commands ---------------------------------------------
 
-    def pci_disk_device(self, device_id: str, bus: str, serial: Optional[str] = None, iothread: Optional[str] = None,
-                        num_queues: Optional[int] = None, queue_size: Optional[int] = None,
-                        boot_index: Optional[int] = None) -> dict:
+    def pci_disk_device(
+        self,
+        device_id: str,
+        bus: str,
+        serial: Optional[str] = None,
+        iothread: Optional[str] = None,
+        num_queues: Optional[int] = None,
+        queue_size: Optional[int] = None,
+        boot_index: Optional[int] = None,
+    ) -> dict:
         """``device_add`` arguments; an option left None is not sent."""
         arguments = {'id': device_id, 'driver': 'virtio-blk-pci', 'drive': device_id, 'bus': bus, 'addr': '0x0'}
         tuning = {'num-queues': num_queues, 'queue-size': queue_size, 'boot_index': boot_index}
@@ -173,9 +181,18 @@ class Dialect(NamedTuple):
 
     # -- micro VM commands ------------------------------------------------
 
-    def disk_backend(self, node: str, path: str, read_only: bool, direct: bool, aio: Optional[str],
-                     discard: Optional[str] = None, image_format: Optional[str] = None, detect_zeroes: Optional[str] = None,
-                     iops: Optional[int] = None) -> dict:
+    def disk_backend(
+        self,
+        node: str,
+        path: str,
+        read_only: bool,
+        direct: bool,
+        aio: Optional[str],
+        discard: Optional[str] = None,
+        image_format: Optional[str] = None,
+        detect_zeroes: Optional[str] = None,
+        iops: Optional[int] = None,
+    ) -> dict:
         """``blockdev-add`` arguments; ``aio`` None picks what this release accepts; an option left None is not sent.
 
         A micro VM ignores ``driver`` (it reads every image raw): a format is sent to a standard VM only.
@@ -187,8 +204,7 @@ class Dialect(NamedTuple):
         arguments = {'node-name': node, 'file': file_args, 'cache': {'direct': direct}, 'read-only': read_only}
         if self.machine == MACHINE_MICRO:
             image_format = None
-        return _with(arguments, driver=image_format, discard=discard,
-                     **{'detect-zeroes': detect_zeroes, 'throttling.iops-total': iops})
+        return _with(arguments, driver=image_format, discard=discard, **{'detect-zeroes': detect_zeroes, 'throttling.iops-total': iops})
 
     def default_aio(self, direct: bool) -> Optional[str]:
         """The aio a release needs: none before 2.3.0 (no such key), ``native`` with direct I/O from 2.3.0."""
@@ -196,8 +212,9 @@ class Dialect(NamedTuple):
             return None
         return 'native'
 
-    def micro_disk_device(self, device_id: str, slot: int, serial: Optional[str] = None, iothread: Optional[str] = None,
-                          boot_index: Optional[int] = None) -> dict:
+    def micro_disk_device(
+        self, device_id: str, slot: int, serial: Optional[str] = None, iothread: Optional[str] = None, boot_index: Optional[int] = None
+    ) -> dict:
         arguments = {'id': device_id, 'driver': 'virtio-blk-mmio', 'addr': '0x%x' % slot}
         if self.micro_needs_drive_and_chardev:
             arguments['drive'] = device_id
@@ -208,8 +225,11 @@ class Dialect(NamedTuple):
     def nic_backend(self, netdev_id: str, ifname: str, queues: Optional[int] = None, vhost: Optional[bool] = None) -> dict:
         """``netdev_add`` arguments, ``queues`` and ``vhost`` in the type this release parses; vhost off is not sent."""
         arguments = {'id': netdev_id, 'ifname': ifname}
-        return _with(arguments, queues=None if queues is None else self._typed('netdev_add queues', queues),
-                     vhost=self._typed('netdev_add vhost', True) if vhost else None)
+        return _with(
+            arguments,
+            queues=None if queues is None else self._typed('netdev_add queues', queues),
+            vhost=self._typed('netdev_add vhost', True) if vhost else None,
+        )
 
     def micro_nic_device(self, device_id: str, slot: int, mac: Optional[str] = None, iothread: Optional[str] = None) -> dict:
         arguments = {'id': device_id, 'driver': 'virtio-net-mmio', 'addr': '0x%x' % slot}

@@ -13,8 +13,30 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Tuple
 
 # Other options that take a value: it is skipped so that free text (``-append '... -drive x'``) is not parsed.
-VALUE_OPTIONS = frozenset(('-name', '-kernel', '-initrd', '-append', '-smp', '-m', '-serial', '-chardev', '-mon', '-object',
-                           '-global', '-pidfile', '-D', '-incoming', '-cpu', '-numa', '-boot', '-uuid', '-bios', '-mem-path'))
+VALUE_OPTIONS = frozenset(
+    (
+        '-name',
+        '-kernel',
+        '-initrd',
+        '-append',
+        '-smp',
+        '-m',
+        '-serial',
+        '-chardev',
+        '-mon',
+        '-object',
+        '-global',
+        '-pidfile',
+        '-D',
+        '-incoming',
+        '-cpu',
+        '-numa',
+        '-boot',
+        '-uuid',
+        '-bios',
+        '-mem-path',
+    )
+)
 PARSED_OPTIONS = frozenset(('-drive', '-netdev', '-device', '-machine', '-M', '-qmp'))
 FLAG_WORDS = {'on': True, 'true': True, 'yes': True, 'off': False, 'false': False, 'no': False}
 
@@ -76,7 +98,7 @@ def _unix_listener_path(value: str) -> Optional[str]:
     ``server`` and ``nowait`` flags are mandatory)."""
     if not value.startswith('unix:'):
         return None
-    parts = value[len('unix:'):].split(',')
+    parts = value[len('unix:') :].split(',')
     return parts[0] if parts[0] and 'server' in parts[1:] and 'nowait' in parts[1:] else None
 
 

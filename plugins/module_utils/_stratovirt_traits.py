@@ -92,9 +92,11 @@ REPLIES: Dict[str, Dict[str, Sequence[Tuple[Release, Tuple[str, ...]]]]] = {
         'backend_absent': (((2, 1, 0), ()),),
     },
     MACHINE_STANDARD: {
-        'absent': (((2, 1, 0), ('Failed to remove device: id {id} not found',)),
-                   # without an xHCI controller; with one
-                   ((2, 3, 0), ('Can not find parent device from pci bus', 'Failed to detach device: id {id} not found'))),
+        'absent': (
+            ((2, 1, 0), ('Failed to remove device: id {id} not found',)),
+            # without an xHCI controller; with one
+            ((2, 3, 0), ('Can not find parent device from pci bus', 'Failed to detach device: id {id} not found')),
+        ),
         'backend_present': (((2, 1, 0), ('Drive {id} has been added', 'Netdev "{id}" has been added', SHARED_FILE)),),
         # an occupied root port, and an unknown bus, answer the same
         'place_taken': (((2, 1, 0), ('Failed to add virtio pci{any}',)),),
@@ -141,7 +143,7 @@ def _compile(template: str, fields: Dict[str, object]) -> 're.Pattern[str]':
     parts = []
     position = 0
     for match in _PLACEHOLDER.finditer(template):
-        parts.append(re.escape(template[position:match.start()]))
+        parts.append(re.escape(template[position : match.start()]))
         name = match.group(1)
         parts.append('.*' if name == 'any' else re.escape(str(fields[name])))
         position = match.end()

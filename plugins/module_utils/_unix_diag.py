@@ -45,9 +45,19 @@ import struct
 from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 from ._unix_proc import SOURCE_PROC_NET_UNIX, entries_from_proc, read_proc_net_unix
+
 # UnixDiagError and UnixSocketEntry are part of this module's interface (monitor_usage raises and returns them).
-from ._unix_socket import (CONNECTION_TYPES, ROLE_BOUND, ROLE_CONNECTED, ROLE_LISTENER, ROLE_QUEUED, UnixDiagError,
-                           UnixSocketEntry, describe_errno, describe_os_error)
+from ._unix_socket import (
+    CONNECTION_TYPES,
+    ROLE_BOUND,
+    ROLE_CONNECTED,
+    ROLE_LISTENER,
+    ROLE_QUEUED,
+    UnixDiagError,
+    UnixSocketEntry,
+    describe_errno,
+    describe_os_error,
+)
 
 SOURCE_SOCK_DIAG = "sock_diag"
 
@@ -227,7 +237,7 @@ def _split_netlink_messages(datagram: bytes) -> Iterator[Tuple[int, int, bytes]]
         msg_len, msg_type, dummy_flags, msg_seq, dummy_pid = _NLMSGHDR.unpack_from(datagram, offset)
         if msg_len < _NLMSGHDR.size or offset + msg_len > len(datagram):
             raise _SockDiagUnavailable(f"malformed netlink message (length {msg_len} at offset {offset})")
-        yield msg_type, msg_seq, datagram[offset + _NLMSGHDR.size:offset + msg_len]
+        yield msg_type, msg_seq, datagram[offset + _NLMSGHDR.size : offset + msg_len]
         offset += _align4(msg_len)
 
 
@@ -255,10 +265,10 @@ def _parse_unix_diag_msg(payload: bytes) -> _DiagSocket:
         raise _SockDiagUnavailable("truncated unix_diag_msg")
     dummy_family, sock_type, state, dummy_pad, inode, dummy_cookie0, dummy_cookie1 = _UNIX_DIAG_MSG.unpack_from(payload)
     attrs = _parse_attributes(payload, _UNIX_DIAG_MSG.size)
-    vfs = _UNIX_DIAG_VFS_STRUCT.unpack(attrs[_UNIX_DIAG_VFS][:_UNIX_DIAG_VFS_STRUCT.size]) if _has_room(attrs, _UNIX_DIAG_VFS, 8) else None
+    vfs = _UNIX_DIAG_VFS_STRUCT.unpack(attrs[_UNIX_DIAG_VFS][: _UNIX_DIAG_VFS_STRUCT.size]) if _has_room(attrs, _UNIX_DIAG_VFS, 8) else None
     peer = _U32.unpack(attrs[_UNIX_DIAG_PEER][:4])[0] if _has_room(attrs, _UNIX_DIAG_PEER, 4) else None
     icons_raw = attrs.get(_UNIX_DIAG_ICONS, b"")
-    icons = tuple(value for (value,) in _U32.iter_unpack(icons_raw[:len(icons_raw) - len(icons_raw) % 4]))
+    icons = tuple(value for (value,) in _U32.iter_unpack(icons_raw[: len(icons_raw) - len(icons_raw) % 4]))
     shutdown = attrs[_UNIX_DIAG_SHUTDOWN][0] if _has_room(attrs, _UNIX_DIAG_SHUTDOWN, 1) else None
     return _DiagSocket(inode, sock_type, state, vfs, peer, icons, shutdown)
 
@@ -270,7 +280,7 @@ def _parse_attributes(payload: bytes, offset: int) -> Dict[int, bytes]:
         attr_len, attr_type = _NLATTR.unpack_from(payload, offset)
         if attr_len < _NLATTR.size or offset + attr_len > len(payload):
             raise _SockDiagUnavailable(f"malformed netlink attribute (length {attr_len})")
-        attrs[attr_type & _NLA_TYPE_MASK] = payload[offset + _NLATTR.size:offset + attr_len]
+        attrs[attr_type & _NLA_TYPE_MASK] = payload[offset + _NLATTR.size : offset + attr_len]
         offset += _align4(attr_len)
     return attrs
 
@@ -354,12 +364,16 @@ def _judge(entries: Tuple[UnixSocketEntry, ...], source: str, fallback_why: str 
         reason = "; ".join(part for part in (_describe_queued(queued), _describe_live(live)) if part)
         return MonitorUsage(True, reason, listening, entries, source)
     if unknown:
-        reason = (f"{_plural(len(unknown), 'established connection')} on the socket; {source} does not show whether its client "
-                  f"is still alive (sock_diag unavailable: {fallback_why})")
+        reason = (
+            f"{_plural(len(unknown), 'established connection')} on the socket; {source} does not show whether its client "
+            f"is still alive (sock_diag unavailable: {fallback_why})"
+        )
         return MonitorUsage(None, reason, listening, entries, source)
     if not entries and unverifiable:
-        reason = (f"no socket matched by path in {source}, but {_plural(unverifiable, 'socket')} bound to a relative path with "
-                  f"the same name may be this one (sock_diag unavailable: {fallback_why})")
+        reason = (
+            f"no socket matched by path in {source}, but {_plural(unverifiable, 'socket')} bound to a relative path with "
+            f"the same name may be this one (sock_diag unavailable: {fallback_why})"
+        )
         return MonitorUsage(None, reason, listening, entries, source)
     if not listening:
         return MonitorUsage(False, "no listener: nothing serves this socket", listening, entries, source)
@@ -390,5 +404,5 @@ def _describe_live(live: List[UnixSocketEntry]) -> str:
 
 
 def _plural(count: int, noun: str) -> str:
-    """"1 client", "2 clients"."""
+    """ "1 client", "2 clients"."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 from typing import FrozenSet, List, NamedTuple, Optional, Tuple
 
-from ._unix_socket import (CONNECTION_TYPES, ROLE_BOUND, ROLE_CONNECTED, ROLE_LISTENER, ROLE_QUEUED, UnixDiagError,
-                           UnixSocketEntry, describe_os_error)
+from ._unix_socket import CONNECTION_TYPES, ROLE_BOUND, ROLE_CONNECTED, ROLE_LISTENER, ROLE_QUEUED, UnixDiagError, UnixSocketEntry, describe_os_error
 
 SOURCE_PROC_NET_UNIX = "/proc/net/unix"
 PROC_NET_UNIX = "/proc/net/unix"

@@ -34,7 +34,7 @@ class Unplugger:
     def __init__(self, session: ApplySession) -> None:
         self.session = session
         self.state = session.state
-        self._defect_answers: Dict[str, str] = {}   # device id -> the defect answer its planned follow-up acts on
+        self._defect_answers: Dict[str, str] = {}  # device id -> the defect answer its planned follow-up acts on
 
     def unplug(self, device_id: str, follow_up_planned: bool = False) -> None:
         """``device_del``; with ``follow_up_planned``, a defect answer is left to the planned follow-up step."""
@@ -65,8 +65,9 @@ class Unplugger:
                     self._keep_held(current)
                 return
             if not dialect.is_nic_unplug_defect(exc.desc, device_id):
-                raise self.session.fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
-                                        'the device may still be plugged; check the VM and re-run') from exc
+                raise self.session.fail(
+                    Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc, 'the device may still be plugged; check the VM and re-run'
+                ) from exc
             if follow_up_planned:
                 self.session.changed = True
                 self._defect_answers[device_id] = exc.desc
@@ -87,8 +88,9 @@ class Unplugger:
             self.session.client.execute('device_del', {'id': device_id})
         except QMPCommandError as exc:
             if not self.state.dialect.is_absent_reply(exc.desc, device_id):
-                raise DeviceApplyError('device_del of %s answered %r and then %r; the device may still be plugged'
-                                       % (device_id, first_answer, exc.desc)) from exc
+                raise DeviceApplyError(
+                    'device_del of %s answered %r and then %r; the device may still be plugged' % (device_id, first_answer, exc.desc)
+                ) from exc
         unfinished = self.state.unfinished_plugs.get(device_id)
         current = self.state.devices.get(device_id) or (unfinished.as_device() if unfinished else None)
         self.session.forget(device_id)
@@ -122,8 +124,7 @@ class Unplugger:
                 self.state.devices.pop(device_id, None)
                 return
             if not dialect.is_unplug_busy(exc.desc):
-                raise self.session.fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc,
-                                        'the device is still plugged') from exc
+                raise self.session.fail(Step('device_del', {'id': device_id}, PURPOSE_UNPLUG, device_id), exc, 'the device is still plugged') from exc
         # Recorded before waiting: a run cut now must not press the button again (2.1.0) and must remove the backend.
         self._mark_pending(device_id)
         self._await_guest(device_id)
@@ -137,8 +138,8 @@ class Unplugger:
             raise DeviceApplyError(
                 'the guest has not let %s go within %ss (wait_timeout): the unplug is pending in the guest. '
                 'A Linux guest takes about 5 s; one without PCIe hot-plug support (pciehp), or not booted yet, never '
-                'does. The backend is kept; re-run the task later to finish the unplug, or raise wait_timeout'
-                % (device_id, self.session.wait_timeout)) from None
+                'does. The backend is kept; re-run the task later to finish the unplug, or raise wait_timeout' % (device_id, self.session.wait_timeout)
+            ) from None
 
     def _mark_pending(self, device_id: str) -> None:
         entry = self.state.record.get(device_id)

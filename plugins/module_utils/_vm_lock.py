@@ -58,8 +58,9 @@ class VMLock:
             if time.monotonic() >= deadline:
                 os.close(fd)
                 raise QMPLockTimeout(
-                    'another stratovirt.qmp run has held the lock %s for more than %ss; '
-                    'retry when it has finished' % (self.path, self.timeout), self.socket_path)
+                    'another stratovirt.qmp run has held the lock %s for more than %ss; retry when it has finished' % (self.path, self.timeout),
+                    self.socket_path,
+                )
             time.sleep(LOCK_POLL_INTERVAL)
         self._fd = fd
 
@@ -74,11 +75,15 @@ class VMLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise QMPConnectionError('the lock file %s is a symlink, which is never followed: someone else may have '
-                                         'planted it; inspect it, then delete it' % self.path, self.socket_path) from exc
-            raise QMPConnectionError('cannot open the lock file %s (%s): the directory of the QMP socket must be writable '
-                                     'by this user, who must be StratoVirt\'s or root' % (self.path, exc.strerror or exc),
-                                     self.socket_path) from exc
+                raise QMPConnectionError(
+                    'the lock file %s is a symlink, which is never followed: someone else may have planted it; inspect it, then delete it' % self.path,
+                    self.socket_path,
+                ) from exc
+            raise QMPConnectionError(
+                'cannot open the lock file %s (%s): the directory of the QMP socket must be writable '
+                'by this user, who must be StratoVirt\'s or root' % (self.path, exc.strerror or exc),
+                self.socket_path,
+            ) from exc
         info = os.fstat(fd)
         problem = None
         if not stat.S_ISREG(info.st_mode):
@@ -89,8 +94,9 @@ class VMLock:
             problem = 'has %d hard links: it may be a link to another file' % info.st_nlink
         if problem is not None:
             os.close(fd)
-            raise QMPConnectionError('the lock file %s %s; someone else may have planted it: inspect it, then delete it'
-                                     % (self.path, problem), self.socket_path)
+            raise QMPConnectionError(
+                'the lock file %s %s; someone else may have planted it: inspect it, then delete it' % (self.path, problem), self.socket_path
+            )
         return fd
 
     def release(self) -> None:

@@ -36,12 +36,14 @@ class VMProcessError(CollectionError):
 
 class ProcessIdentity(NamedTuple):
     """One process for its whole life: a pid alone may be reused, a (pid, start time) pair is not."""
+
     pid: int
     start_time: int
 
 
 class OpenImage(NamedTuple):
     """A regular file or block device a process holds open."""
+
     path: str
     writable: bool
     direct: bool

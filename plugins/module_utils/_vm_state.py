@@ -34,13 +34,13 @@ class VMState:
         self.record = record
         self.devices: Dict[str, Device] = {}
         self.images: List[str] = []
-        self.image_ids: Dict[tuple, str] = {}          # file identity of each image the VM holds -> its path
+        self.image_ids: Dict[tuple, str] = {}  # file identity of each image the VM holds -> its path
         self.taps: List[str] = []
         # What an unplugged device left held (a 2.5.0 NIC's tap) -> that device's id: no other device may take it.
         self.retained_by_unplugged: Dict[str, str] = {}
-        self.unfinished_plugs: Dict[str, DeviceEntry] = {}   # by an earlier run that died half-way
+        self.unfinished_plugs: Dict[str, DeviceEntry] = {}  # by an earlier run that died half-way
         self.root_ports: List[str] = []
-        self.iothreads: List[str] = []   # -object iothread ids of its command line
+        self.iothreads: List[str] = []  # -object iothread ids of its command line
         self.repairs: List[str] = []
 
     def projection(self) -> 'VMState':
@@ -78,8 +78,10 @@ class VMState:
             return
         self.devices[spec.id] = device
         self.record.put(DeviceEntry.from_device(device))
-        self.repairs.append('%s %s was found attached to the VM but not in the device record; it is taken as present and '
-                            'recorded (its slot and options are unknown, so they are not compared)' % (spec.kind, spec.id))
+        self.repairs.append(
+            '%s %s was found attached to the VM but not in the device record; it is taken as present and '
+            'recorded (its slot and options are unknown, so they are not compared)' % (spec.kind, spec.id)
+        )
 
     # -- building -------------------------------------------------------
 
@@ -130,25 +132,28 @@ class VMState:
                 # A standard VM backend outlives its device: an unplug cut before blockdev-del / netdev_del left it.
                 entry.state = 'unplug-pending'
                 self.devices[entry.id] = entry.as_device(pending=True)
-                self.repairs.append('%s %s was in the device record but the VM no longer holds its %s: the guest let it '
-                                    'go; its backend may still be registered, so it is recorded as unplug pending and '
-                                    'the next task for it removes the backend' % (entry.kind, entry.id, kind.held_noun))
+                self.repairs.append(
+                    '%s %s was in the device record but the VM no longer holds its %s: the guest let it '
+                    'go; its backend may still be registered, so it is recorded as unplug pending and '
+                    'the next task for it removes the backend' % (entry.kind, entry.id, kind.held_noun)
+                )
             else:
                 self.record.remove(entry.id)
-                self.repairs.append('%s %s was in the device record but the VM no longer holds its %s; the record entry '
-                                    'was dropped' % (entry.kind, entry.id, kind.held_noun))
+                self.repairs.append(
+                    '%s %s was in the device record but the VM no longer holds its %s; the record entry was dropped' % (entry.kind, entry.id, kind.held_noun)
+                )
 
     def _add_interrupted(self, entry: DeviceEntry) -> None:
         kind = kind_named(entry.kind)
         if kind.attached_at_device_add(self, entry.as_device()) and kind.host_holds(self, entry.as_device()):
             entry.state = 'plugged'
             self.devices[entry.id] = entry.as_device()
-            self.repairs.append('%s %s: an earlier run was interrupted after plugging it; it is recorded as plugged'
-                                % (entry.kind, entry.id))
+            self.repairs.append('%s %s: an earlier run was interrupted after plugging it; it is recorded as plugged' % (entry.kind, entry.id))
         else:
             self.unfinished_plugs[entry.id] = entry
-            self.repairs.append('%s %s: an earlier run was interrupted while plugging it; what it left is removed with '
-                                'device_del before anything else' % (entry.kind, entry.id))
+            self.repairs.append(
+                '%s %s: an earlier run was interrupted while plugging it; what it left is removed with device_del before anything else' % (entry.kind, entry.id)
+            )
 
 
 def gather(socket_path: str, dialect: Dialect, pid: int, argv: List[str]) -> VMState:
@@ -162,8 +167,7 @@ def gather(socket_path: str, dialect: Dialect, pid: int, argv: List[str]) -> VMS
     record.load()
     state = VMState(dialect, identity, record)
     if record.discarded:
-        state.repairs.append('the device record belonged to an earlier VM process (pid %s); it was discarded'
-                             % record.discarded.get('pid'))
+        state.repairs.append('the device record belonged to an earlier VM process (pid %s); it was discarded' % record.discarded.get('pid'))
     state.images = [image.path for image in open_images(identity.pid, state.image_ids)]
     state.taps = held_taps(identity.pid)
     state.root_ports = root_ports(argv)

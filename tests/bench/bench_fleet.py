@@ -51,17 +51,34 @@ class RealVM:
 
     def __init__(self, binary, kernel, rootfs, socket_path):
         self.socket_path = socket_path
-        self.argv = [binary, '-machine', 'microvm', '-kernel', kernel, '-smp', '1', '-m', '256', '-name',
-                     os.path.basename(socket_path), '-qmp', 'unix:%s,server,nowait' % socket_path]
+        self.argv = [
+            binary,
+            '-machine',
+            'microvm',
+            '-kernel',
+            kernel,
+            '-smp',
+            '1',
+            '-m',
+            '256',
+            '-name',
+            os.path.basename(socket_path),
+            '-qmp',
+            'unix:%s,server,nowait' % socket_path,
+        ]
         if rootfs:
-            self.argv += ['-append', 'console=ttyS0 reboot=k panic=1 root=/dev/vda', '-drive',
-                          'file=%s,id=rootfs,readonly=on,direct=off' % rootfs, '-device',
-                          'virtio-blk-device,drive=rootfs,id=rootfs']
+            self.argv += [
+                '-append',
+                'console=ttyS0 reboot=k panic=1 root=/dev/vda',
+                '-drive',
+                'file=%s,id=rootfs,readonly=on,direct=off' % rootfs,
+                '-device',
+                'virtio-blk-device,drive=rootfs,id=rootfs',
+            ]
         self.process = None
 
     def start(self):
-        self.process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 10
         while not os.path.exists(self.socket_path):
             if time.monotonic() > deadline or self.process.poll() is not None:
@@ -118,8 +135,12 @@ def declare(directory, vms, devices):
 def raw_commands(entry):
     commands = []
     for disk in entry['disks']:
-        commands.append({'execute': 'blockdev-add', 'arguments': {'node-name': disk['id'], 'file': {
-            'driver': 'file', 'filename': disk['path']}, 'cache': {'direct': True}, 'read-only': False}})
+        commands.append(
+            {
+                'execute': 'blockdev-add',
+                'arguments': {'node-name': disk['id'], 'file': {'driver': 'file', 'filename': disk['path']}, 'cache': {'direct': True}, 'read-only': False},
+            }
+        )
         commands.append({'execute': 'device_add', 'arguments': {'id': disk['id'], 'driver': 'virtio-blk-mmio', 'addr': disk['addr']}})
     for nic in entry['nics']:
         commands.append({'execute': 'netdev_add', 'arguments': {'id': nic['id'], 'ifname': nic['ifname']}})
@@ -137,23 +158,39 @@ def raw_playbook(directory, declared):
     steps = max(len(raw_commands(entry)) for entry in declared)
     tasks = []
     for step in range(steps):
-        items = [{'socket': entry['socket'], 'command': json.dumps(raw_commands(entry)[step], separators=(',', ':'))}
-                 for entry in declared if step < len(raw_commands(entry))]
-        tasks.append({'name': 'QMP command %d of each VM' % (step + 1),
-                      'ansible.builtin.command': {'argv': ['{{ ansible_playbook_python }}', QMP_SEND, '{{ item.socket }}',
-                                                           '{{ item.command }}']},
-                      'loop': items, 'changed_when': True})
+        items = [
+            {'socket': entry['socket'], 'command': json.dumps(raw_commands(entry)[step], separators=(',', ':'))}
+            for entry in declared
+            if step < len(raw_commands(entry))
+        ]
+        tasks.append(
+            {
+                'name': 'QMP command %d of each VM' % (step + 1),
+                'ansible.builtin.command': {'argv': ['{{ ansible_playbook_python }}', QMP_SEND, '{{ item.socket }}', '{{ item.command }}']},
+                'loop': items,
+                'changed_when': True,
+            }
+        )
     return write_playbook(os.path.join(directory, 'raw.yml'), tasks)
 
 
 def role_playbook(directory, declared):
-    return write_playbook(os.path.join(directory, 'role.yml'), [
-        {'ansible.builtin.include_role': {'name': 'stratovirt.qmp.vm_devices'}, 'vars': {'vm_devices_vms': declared}}])
+    return write_playbook(
+        os.path.join(directory, 'role.yml'), [{'ansible.builtin.include_role': {'name': 'stratovirt.qmp.vm_devices'}, 'vars': {'vm_devices_vms': declared}}]
+    )
 
 
 def timed(playbook, interpreter=sys.executable):
-    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
-               '-e', 'ansible_python_interpreter=' + interpreter, playbook]
+    command = [
+        os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+        '-i',
+        'localhost,',
+        '-c',
+        'local',
+        '-e',
+        'ansible_python_interpreter=' + interpreter,
+        playbook,
+    ]
     started = time.monotonic()
     completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     elapsed = time.monotonic() - started
@@ -223,17 +260,20 @@ def slope(points):
 def report(rows, devices):
     print('VMs x %d devices | raw s | converge s | rerun s | converge/raw | rerun/raw | module peak MiB' % devices)
     for row in rows:
-        print('%4d | %6.1f | %6.2f | %6.2f | %.3f | %.3f | %.1f'
-              % (row['vms'], row['raw'], row['converge'], row['rerun'], row['converge'] / row['raw'],
-                 row['rerun'] / row['raw'], row['peak_mib']))
+        print(
+            '%4d | %6.1f | %6.2f | %6.2f | %.3f | %.3f | %.1f'
+            % (row['vms'], row['raw'], row['converge'], row['rerun'], row['converge'] / row['raw'], row['rerun'] / row['raw'], row['peak_mib'])
+        )
     if len(rows) > 1:
         for mode in ('raw', 'converge', 'rerun'):
             print('marginal cost per VM, %s: %.1f ms' % (mode, 1000 * slope([(row['vms'], row[mode]) for row in rows])))
     at = {row['vms']: row for row in rows}
     if TARGETS_AT in at:
         row = at[TARGETS_AT]
-        print('targets at N=%d: rerun/raw %.3f (<= 0.05), rerun %.2f s (<= 2), converge/raw %.3f (<= 0.08)'
-              % (TARGETS_AT, row['rerun'] / row['raw'], row['rerun'], row['converge'] / row['raw']))
+        print(
+            'targets at N=%d: rerun/raw %.3f (<= 0.05), rerun %.2f s (<= 2), converge/raw %.3f (<= 0.08)'
+            % (TARGETS_AT, row['rerun'] / row['raw'], row['rerun'], row['converge'] / row['raw'])
+        )
     if 100 in at:
         print('target at N=100: module peak %.1f MiB (<= 60)' % at[100]['peak_mib'])
 
@@ -251,8 +291,11 @@ def main() -> int:
     rows = []
     for count in args.vms:
         rows.append(run_one(args, count))
-        print('N=%d: raw %.1f s, converge %.2f s, rerun %.2f s, module peak %.1f MiB'
-              % (count, rows[-1]['raw'], rows[-1]['converge'], rows[-1]['rerun'], rows[-1]['peak_mib']), flush=True)
+        print(
+            'N=%d: raw %.1f s, converge %.2f s, rerun %.2f s, module peak %.1f MiB'
+            % (count, rows[-1]['raw'], rows[-1]['converge'], rows[-1]['rerun'], rows[-1]['peak_mib']),
+            flush=True,
+        )
     report(rows, args.devices)
     return 0
 

@@ -32,8 +32,16 @@ PING_TASK = 'ansible.builtin.ping:'
 
 
 def timed_run(playbook: str) -> float:
-    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
-               '-e', 'ansible_python_interpreter=' + sys.executable, playbook]
+    command = [
+        os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+        '-i',
+        'localhost,',
+        '-c',
+        'local',
+        '-e',
+        'ansible_python_interpreter=' + sys.executable,
+        playbook,
+    ]
     started = time.monotonic()
     subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
     return time.monotonic() - started
@@ -50,8 +58,7 @@ def main() -> int:
         vm = SimulatedVM(os.path.join(workdir, 'vm.sock')).start()
         try:
             books = {}
-            for name, task in (('stratovirt_disk no-op', DISK_TASK.format(socket=vm.socket_path, image=image)),
-                               ('ansible.builtin.ping', PING_TASK)):
+            for name, task in (('stratovirt_disk no-op', DISK_TASK.format(socket=vm.socket_path, image=image)), ('ansible.builtin.ping', PING_TASK)):
                 books[name] = os.path.join(workdir, name.split()[0].split('.')[-1] + '.yml')
                 with open(books[name], 'w', encoding='utf-8') as handle:
                     handle.write(PLAYBOOK.format(task=task))

@@ -31,8 +31,14 @@ def declare_vms(workdir):
         disks = [{'id': 'drive-%d' % disk, 'path': os.path.join(workdir, '%s-disk%d.img' % (name, disk))} for disk in range(2)]
         images += [{'path': disk['path']} for disk in disks]
         simulated.append({'name': name, 'release': release, 'machine': 'micro', 'record': True})
-        declared.append({'name': '%s (StratoVirt %s)' % (name, release), 'socket': os.path.join(vm_dir, name + '.sock'),
-                         'disks': disks, 'nics': [{'id': 'net-0', 'ifname': 'svdemo%d%d' % (os.getpid() % 1000, number)}]})
+        declared.append(
+            {
+                'name': '%s (StratoVirt %s)' % (name, release),
+                'socket': os.path.join(vm_dir, name + '.sock'),
+                'disks': disks,
+                'nics': [{'id': 'net-0', 'ifname': 'svdemo%d%d' % (os.getpid() % 1000, number)}],
+            }
+        )
     return {'simulated_vm_dir': vm_dir, 'simulated_vm_vms': simulated, 'simulated_vm_images': images}, declared
 
 
@@ -40,8 +46,18 @@ def run_playbook(workdir, playbook, variables):
     extra = os.path.join(workdir, 'vars.json')
     with open(extra, 'w', encoding='utf-8') as handle:
         json.dump(variables, handle)
-    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
-               '-e', '@' + extra, '-e', 'ansible_python_interpreter=' + sys.executable, os.path.join(HERE, playbook)]
+    command = [
+        os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
+        '-i',
+        'localhost,',
+        '-c',
+        'local',
+        '-e',
+        '@' + extra,
+        '-e',
+        'ansible_python_interpreter=' + sys.executable,
+        os.path.join(HERE, playbook),
+    ]
     completed = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     print(completed.stdout)
     if completed.returncode or not RECAP.search(completed.stdout):
@@ -64,9 +80,11 @@ def main() -> int:
         simulated, declared = declare_vms(workdir)
         run_playbook(workdir, 'vms.yml', dict(simulated, simulated_vm_state='started'))
         try:
-            summary = [('plug', run_playbook(workdir, 'hotplug.yml', {'vms': declared, 'device_state': 'present'})),
-                       ('same again', run_playbook(workdir, 'hotplug.yml', {'vms': declared, 'device_state': 'present'})),
-                       ('unplug', run_playbook(workdir, 'hotplug.yml', {'vms': declared, 'device_state': 'absent'}))]
+            summary = [
+                ('plug', run_playbook(workdir, 'hotplug.yml', {'vms': declared, 'device_state': 'present'})),
+                ('same again', run_playbook(workdir, 'hotplug.yml', {'vms': declared, 'device_state': 'present'})),
+                ('unplug', run_playbook(workdir, 'hotplug.yml', {'vms': declared, 'device_state': 'absent'})),
+            ]
             for vm in declared:
                 print('QMP commands %s received:' % vm['name'])
                 for command in mutating_commands(vm['socket'] + '.qmp.jsonl'):

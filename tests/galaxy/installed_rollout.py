@@ -56,8 +56,7 @@ def name_repository():
 def build_and_install(workdir):
     name_repository()
     dist = os.path.join(workdir, 'dist')
-    run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'build', '--output-path', dist, ROOT],
-        stdout=subprocess.DEVNULL)
+    run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'build', '--output-path', dist, ROOT], stdout=subprocess.DEVNULL)
     tarball = glob.glob(os.path.join(dist, '*.tar.gz'))[0]
     size = os.path.getsize(tarball)
     print('tarball %s: %d KiB' % (os.path.basename(tarball), size // 1024))
@@ -65,8 +64,11 @@ def build_and_install(workdir):
         sys.exit('the tarball is larger than %d KiB: check build_ignore in galaxy.yml' % (MAX_TARBALL // 1024))
     galaxy_import(workdir, tarball)
     installed = os.path.join(workdir, 'installed')
-    run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--offline', '-p', installed, tarball],
-        stdout=subprocess.DEVNULL, env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed))
+    run(
+        [os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--offline', '-p', installed, tarball],
+        stdout=subprocess.DEVNULL,
+        env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed),
+    )
     return installed
 
 
@@ -83,9 +85,14 @@ def galaxy_import(workdir, tarball):
     with open(config, 'w', encoding='utf-8') as handle:
         handle.write(IMPORTER_CONFIG)
     print('+ galaxy-importer ' + os.path.basename(tarball), flush=True)
-    completed = subprocess.run([sys.executable, '-m', 'galaxy_importer.main', tarball], cwd=workdir,
-                               env=dict(os.environ, GALAXY_IMPORTER_CONFIG=config), capture_output=True, text=True,
-                               check=False)
+    completed = subprocess.run(
+        [sys.executable, '-m', 'galaxy_importer.main', tarball],
+        cwd=workdir,
+        env=dict(os.environ, GALAXY_IMPORTER_CONFIG=config),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     output = completed.stdout + completed.stderr
     concerns = [line for line in output.splitlines() if re.match(r'\s*(WARNING|ERROR)', line)]
     if completed.returncode or concerns or 'Importer processing completed successfully' not in output:
@@ -96,8 +103,7 @@ def galaxy_import(workdir, tarball):
 
 def introspect(installed):
     """An execution environment needs no Python or system package for this collection."""
-    completed = run([os.path.join(BIN, 'ansible-builder'), 'introspect', '--sanitize', installed],
-                    capture_output=True, text=True)
+    completed = run([os.path.join(BIN, 'ansible-builder'), 'introspect', '--sanitize', installed], capture_output=True, text=True)
     if 'python: []' not in completed.stdout or 'system: []' not in completed.stdout:
         print(completed.stdout)
         sys.exit('ansible-builder introspect lists dependencies: meta/execution-environment.yml')
@@ -108,13 +114,24 @@ def write_inventory(workdir, socket_path, tap):
     image = os.path.join(workdir, 'data0.img')
     with open(image, 'wb') as handle:
         handle.truncate(16 * 1024 * 1024)
-    inventory = {'hypervisors': {'hosts': {'hv-smoke': {
-        'ansible_connection': 'local',
-        'ansible_python_interpreter': sys.executable,
-        'vm_devices_vms': [{'name': 'smoke', 'socket': socket_path,
+    inventory = {
+        'hypervisors': {
+            'hosts': {
+                'hv-smoke': {
+                    'ansible_connection': 'local',
+                    'ansible_python_interpreter': sys.executable,
+                    'vm_devices_vms': [
+                        {
+                            'name': 'smoke',
+                            'socket': socket_path,
                             'disks': [{'id': 'data0', 'path': image}],
-                            'nics': [{'id': 'net0', 'ifname': tap, 'create_tap': True}]}],
-    }}}}
+                            'nics': [{'id': 'net0', 'ifname': tap, 'create_tap': True}],
+                        }
+                    ],
+                }
+            }
+        }
+    }
     path = os.path.join(workdir, 'inventory.json')
     with open(path, 'w', encoding='utf-8') as handle:
         json.dump(inventory, handle)
@@ -122,10 +139,22 @@ def write_inventory(workdir, socket_path, tap):
 
 
 def rollout(workdir, installed, inventory):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=installed, ANSIBLE_NOCOLOR='1',
-               ANSIBLE_LOCAL_TEMP=os.path.join(workdir, 'ansible-tmp'), ANSIBLE_RETRY_FILES_ENABLED='False')
-    completed = subprocess.run([os.path.join(BIN, 'ansible-playbook'), 'stratovirt.qmp.rollout', '-i', inventory],
-                               cwd=workdir, env=env, capture_output=True, text=True, check=False, timeout=300)
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=installed,
+        ANSIBLE_NOCOLOR='1',
+        ANSIBLE_LOCAL_TEMP=os.path.join(workdir, 'ansible-tmp'),
+        ANSIBLE_RETRY_FILES_ENABLED='False',
+    )
+    completed = subprocess.run(
+        [os.path.join(BIN, 'ansible-playbook'), 'stratovirt.qmp.rollout', '-i', inventory],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     if completed.returncode != 0:
         print(completed.stdout)
         print(completed.stderr)

@@ -42,8 +42,7 @@ class PlaybookRun(NamedTuple):
     stderr: str
 
 
-def run_playbook(directory: str, tasks: List[dict], check: bool = False, diff: bool = False,
-                 name: str = 'playbook') -> PlaybookRun:
+def run_playbook(directory: str, tasks: List[dict], check: bool = False, diff: bool = False, name: str = 'playbook') -> PlaybookRun:
     """Write ``tasks`` as a one-play playbook for localhost in ``directory`` and run it."""
     play = {
         'name': name,
@@ -57,21 +56,25 @@ def run_playbook(directory: str, tasks: List[dict], check: bool = False, diff: b
         # JSON is YAML: no quoting surprises for values like "0x1".
         json.dump([play], stream, indent=2)
     env = dict(os.environ)
-    env.update(ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_CALLBACK_PLUGINS=CALLBACK_PLUGINS,
-               ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR='1', ANSIBLE_HOST_KEY_CHECKING='False',
-               ANSIBLE_LOCAL_TEMP=os.path.join(directory, 'ansible-tmp'), ANSIBLE_RETRY_FILES_ENABLED='False')
+    env.update(
+        ANSIBLE_STDOUT_CALLBACK='json',
+        ANSIBLE_CALLBACK_PLUGINS=CALLBACK_PLUGINS,
+        ANSIBLE_COLLECTIONS_PATH=collections_root(),
+        ANSIBLE_NOCOLOR='1',
+        ANSIBLE_HOST_KEY_CHECKING='False',
+        ANSIBLE_LOCAL_TEMP=os.path.join(directory, 'ansible-tmp'),
+        ANSIBLE_RETRY_FILES_ENABLED='False',
+    )
     argv = [ANSIBLE_PLAYBOOK, '-i', 'localhost,', playbook_path]
     if check:
         argv.append('--check')
     if diff:
         argv.append('--diff')
-    completed = subprocess.run(argv, cwd=directory, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT,
-                               check=False)
+    completed = subprocess.run(argv, cwd=directory, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
     try:
         document = json.loads(completed.stdout)
     except ValueError:
-        pytest.fail('ansible-playbook printed no JSON (rc %d)\nstdout:\n%s\nstderr:\n%s'
-                    % (completed.returncode, completed.stdout, completed.stderr))
+        pytest.fail('ansible-playbook printed no JSON (rc %d)\nstdout:\n%s\nstderr:\n%s' % (completed.returncode, completed.stdout, completed.stderr))
     results = [task['hosts']['localhost'] for task in document['plays'][0]['tasks'] if 'localhost' in task['hosts']]
     return PlaybookRun(completed.returncode, results, completed.stdout, completed.stderr)
 
@@ -130,7 +133,6 @@ def recorded_vm(start_vm, tmp_path):
     def start(profile='2.1.0', options=None, cmdline=None, name=None):
         name = name or 'rec%d.sock' % next(numbers)
         socket_path = str(tmp_path / name)
-        return start_vm(profile=profile, options=record_option(socket_path) + list(options or []), cmdline=cmdline,
-                        name=name)
+        return start_vm(profile=profile, options=record_option(socket_path) + list(options or []), cmdline=cmdline, name=name)
 
     return start

@@ -24,12 +24,12 @@ def mapped(text, mapping):
 def test_examples_run(module, profile, start_vm, make_image, host_tap, playbook, tmp_path):
     vm = start_vm(profile)
     # The standard VM examples: a VM with a root port and an iothread, a qcow2 image.
-    standard = start_vm(profile, machine='standard', name='db.sock', cmdline=[
-        '-device', 'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3', '-object', 'iothread,id=io1'])
+    standard = start_vm(
+        profile, machine='standard', name='db.sock', cmdline=['-device', 'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3', '-object', 'iothread,id=io1']
+    )
     qcow2 = tmp_path / 'data1.qcow2'
     qcow2.write_bytes(b'QFI\xfb\0\0\0\3'.ljust(1024 * 1024, b'\0'))
-    mapping = {'/srv/vm/qa/qmp.sock': vm.socket_path, '/srv/vm/db/qmp.sock': standard.socket_path, 'tap0': host_tap(),
-               '/srv/vm/data1.qcow2': str(qcow2)}
+    mapping = {'/srv/vm/qa/qmp.sock': vm.socket_path, '/srv/vm/db/qmp.sock': standard.socket_path, 'tap0': host_tap(), '/srv/vm/data1.qcow2': str(qcow2)}
     for name in ('disk0.img', 'disk1.img', 'data.img'):
         mapping['/srv/vm/' + name] = make_image(name)
     tasks = yaml.safe_load(mapped(module.EXAMPLES, mapping))

@@ -29,16 +29,19 @@ def start_fleet(start_vm, make_image, tmp_path, prefix, fail=None, options=()):
             name = '%s-%s-%s' % (prefix, machine, profile.replace('.', ''))
             socket_name = name + '.sock'
             standard = machine == 'standard'
-            vm = start_vm(profile, 'standard' if standard else 'microvm', name=socket_name, cmdline=['-name', name],
-                          options=record_option(str(tmp_path / socket_name)) + (['--root-ports', '2'] if standard else [])
-                          + list(options))
+            vm = start_vm(
+                profile,
+                'standard' if standard else 'microvm',
+                name=socket_name,
+                cmdline=['-name', name],
+                options=record_option(str(tmp_path / socket_name)) + (['--root-ports', '2'] if standard else []) + list(options),
+            )
             disk = {'id': 'data0', 'path': make_image(name + '.img', 8)}
             disk.update({'bus': 'pcie.1'} if standard else {'addr': '0x1'})
             declared.append({'name': name, 'socket': vm.socket_path, 'machine': machine, 'disks': [disk]})
     if fail:
         socket_name = fail + '.sock'
-        vm = start_vm('2.5.0', 'microvm', name=socket_name,
-                      options=record_option(str(tmp_path / socket_name)) + ['--fault-fail', 'device_add'])
+        vm = start_vm('2.5.0', 'microvm', name=socket_name, options=record_option(str(tmp_path / socket_name)) + ['--fault-fail', 'device_add'])
         declared.insert(1, {'name': fail, 'socket': vm.socket_path, 'disks': [{'id': 'data0', 'path': make_image(fail + '.img', 8)}]})
     return declared
 
@@ -52,8 +55,7 @@ def test_one_call_per_vm_set_check_mode_and_diff_then_converge_with_one_failure(
     plan = checked.results[0]
     assert checked.rc == 0 and plan['changed'], plan
     assert [entry['name'] for entry in plan['vms']] == [vm['name'] for vm in declared]
-    assert all(entry['changed'] and [command['execute'] for command in entry['commands']] == ['blockdev-add', 'device_add']
-               for entry in plan['vms'])
+    assert all(entry['changed'] and [command['execute'] for command in entry['commands']] == ['blockdev-add', 'device_add'] for entry in plan['vms'])
     assert sorted(plan['diff']['after']) == sorted(vm['name'] for vm in declared)
     assert all(plan['diff']['after'][vm['name']]['data0']['path'] == vm['disks'][0]['path'] for vm in declared)
     assert [name for vm in declared for name in executed(vm['socket']) if name in MUTATING] == []
@@ -89,17 +91,29 @@ def run_inventory(directory, hosts):
     """Every inventory host a local one, with its own VMs: the hosts' module calls run at the same time."""
     inventory = os.path.join(directory, 'inventory.json')
     with open(inventory, 'w', encoding='utf-8') as stream:
-        json.dump({'all': {'hosts': {host: {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
-                                            'fleet': vms} for host, vms in hosts.items()}}}, stream)
+        json.dump(
+            {
+                'all': {
+                    'hosts': {host: {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable, 'fleet': vms} for host, vms in hosts.items()}
+                }
+            },
+            stream,
+        )
     book = os.path.join(directory, 'hosts.yml')
     with open(book, 'w', encoding='utf-8') as stream:
-        json.dump([{'hosts': 'all', 'gather_facts': False, 'tasks': [{'name': 'converge', VMS: {'vms': '{{ fleet }}'}}]}],
-                  stream)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_CALLBACK_PLUGINS=CALLBACK_PLUGINS,
-               ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR='1',
-               ANSIBLE_LOCAL_TEMP=os.path.join(directory, 'ansible-tmp'), ANSIBLE_RETRY_FILES_ENABLED='False')
-    completed = subprocess.run([ANSIBLE_PLAYBOOK, '-i', inventory, '-f', '2', book], cwd=directory, env=env,
-                               capture_output=True, text=True, timeout=300, check=False)
+        json.dump([{'hosts': 'all', 'gather_facts': False, 'tasks': [{'name': 'converge', VMS: {'vms': '{{ fleet }}'}}]}], stream)
+    env = dict(
+        os.environ,
+        ANSIBLE_STDOUT_CALLBACK='json',
+        ANSIBLE_CALLBACK_PLUGINS=CALLBACK_PLUGINS,
+        ANSIBLE_COLLECTIONS_PATH=collections_root(),
+        ANSIBLE_NOCOLOR='1',
+        ANSIBLE_LOCAL_TEMP=os.path.join(directory, 'ansible-tmp'),
+        ANSIBLE_RETRY_FILES_ENABLED='False',
+    )
+    completed = subprocess.run(
+        [ANSIBLE_PLAYBOOK, '-i', inventory, '-f', '2', book], cwd=directory, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     return completed.returncode, json.loads(completed.stdout)
 
 
@@ -132,6 +146,11 @@ def test_two_hosts_converge_at_once_each_vm_in_one_whole_session_under_its_lock(
             assert os.path.exists(os.path.realpath(vm['socket']) + '.lock')
             spans[(host, vm['name'])] = (whole[0][0]['time'], whole[0][-1]['time'])
     # The two hosts' calls overlapped in time (forks 2): each host's sessions began before the other's had all ended.
-    host_spans = {host: (min(start for (owner, dummy), (start, dummy_end) in spans.items() if owner == host),
-                         max(end for (owner, dummy), (dummy_start, end) in spans.items() if owner == host)) for host in hosts}
+    host_spans = {
+        host: (
+            min(start for (owner, dummy), (start, dummy_end) in spans.items() if owner == host),
+            max(end for (owner, dummy), (dummy_start, end) in spans.items() if owner == host),
+        )
+        for host in hosts
+    }
     assert host_spans['hv0'][0] < host_spans['hv1'][1] and host_spans['hv1'][0] < host_spans['hv0'][1], host_spans

@@ -29,6 +29,7 @@ def assert_refused(result, *texts):
 
 # -- issue 10.1: file identity, not real paths ---------------------------------------------------
 
+
 @pytest.mark.parametrize('profile', PROFILES)
 def test_hard_links_to_the_rootfs_or_a_plugged_image_are_refused(profile, recorded_vm, make_image, tmp_path, playbook):
     rootfs = make_image('rootfs.img')
@@ -39,11 +40,15 @@ def test_hard_links_to_the_rootfs_or_a_plugged_image_are_refused(profile, record
     image_link = str(tmp_path / 'disk0-link.img')
     os.link(rootfs, rootfs_link)
     os.link(image, image_link)
-    run = playbook([disk_task(sock, 'drive-0', path=image, addr='0x1'),
-                    may_fail(disk_task(sock, 'drive-1', path=rootfs_link)),
-                    may_fail(disk_task(sock, 'drive-2', path=image_link)),
-                    # The same image under another name is the same device: no difference, nothing sent.
-                    disk_task(sock, 'drive-0', path=image_link, addr='0x1')])
+    run = playbook(
+        [
+            disk_task(sock, 'drive-0', path=image, addr='0x1'),
+            may_fail(disk_task(sock, 'drive-1', path=rootfs_link)),
+            may_fail(disk_task(sock, 'drive-2', path=image_link)),
+            # The same image under another name is the same device: no difference, nothing sent.
+            disk_task(sock, 'drive-0', path=image_link, addr='0x1'),
+        ]
+    )
     plugged, on_rootfs, twice, same = run.results
     assert plugged['changed']
     assert_refused(on_rootfs, 'image %s of disk drive-1' % rootfs_link, "the VM's own cold-plugged disk rootfs")
@@ -53,6 +58,7 @@ def test_hard_links_to_the_rootfs_or_a_plugged_image_are_refused(profile, record
 
 
 # -- issue 10.4: control characters --------------------------------------------------------------
+
 
 @pytest.mark.parametrize('profile', ['2.5.0'])
 def test_control_characters_are_refused_in_every_string_option(profile, recorded_vm, make_image, host_tap, playbook):
@@ -68,8 +74,7 @@ def test_control_characters_are_refused_in_every_string_option(profile, recorded
         'mac': (nic_task(sock, 'net-0', ifname=tap, mac='52:54:00:12:34:56\n'), 'option mac is'),
         'ifname': (nic_task(sock, 'net-0', ifname=tap + '\n'), 'option ifname is'),
         'bus': (nic_task(sock, 'net-0', ifname=tap, bus='pcie.1\t'), 'option bus is'),
-        'socket': ({'name': 'socket', 'stratovirt.qmp.stratovirt_disk': {
-            'socket': sock + '\n', 'id': 'drive-0', 'path': image}}, 'option socket is'),
+        'socket': ({'name': 'socket', 'stratovirt.qmp.stratovirt_disk': {'socket': sock + '\n', 'id': 'drive-0', 'path': image}}, 'option socket is'),
     }
     run = playbook([may_fail(task) for task, dummy in refused.values()])
     for name, result in zip(refused, run.results):
@@ -79,6 +84,7 @@ def test_control_characters_are_refused_in_every_string_option(profile, recorded
 
 # -- issue 10.6: numbers out of range ------------------------------------------------------------
 
+
 def test_out_of_range_timeouts_are_refused_naming_the_option(recorded_vm, make_image, playbook):
     vm = recorded_vm('2.5.0', options=['--machine', 'standard'], cmdline=ROOT_PORTS)
     sock = vm.socket_path
@@ -86,11 +92,15 @@ def test_out_of_range_timeouts_are_refused_naming_the_option(recorded_vm, make_i
     plugged = playbook([disk_task(sock, 'drive-0', path=image)]).results[0]
     assert plugged['changed']
     sent = mutating_received(sock)
-    run = playbook([may_fail(disk_task(sock, 'drive-0', path=image, timeout=-1)),
-                    may_fail(disk_task(sock, 'drive-0', state='absent', wait_timeout=-5)),
-                    may_fail(disk_task(sock, 'drive-0', state='absent', wait_timeout='nan')),
-                    may_fail(disk_task(sock, 'drive-0', state='absent', timeout=1e300)),
-                    may_fail({'name': 'info', INFO: {'socket': sock, 'timeout': 0}})])
+    run = playbook(
+        [
+            may_fail(disk_task(sock, 'drive-0', path=image, timeout=-1)),
+            may_fail(disk_task(sock, 'drive-0', state='absent', wait_timeout=-5)),
+            may_fail(disk_task(sock, 'drive-0', state='absent', wait_timeout='nan')),
+            may_fail(disk_task(sock, 'drive-0', state='absent', timeout=1e300)),
+            may_fail({'name': 'info', INFO: {'socket': sock, 'timeout': 0}}),
+        ]
+    )
     timeout, wait_timeout, nan, huge, info = run.results
     assert_refused(timeout, 'timeout is -1.0')
     assert_refused(wait_timeout, 'wait_timeout is -5.0')
@@ -102,15 +112,20 @@ def test_out_of_range_timeouts_are_refused_naming_the_option(recorded_vm, make_i
 
 # -- issue 10.7: a forced machine type that contradicts the VM -----------------------------------
 
+
 @pytest.mark.parametrize('profile', PROFILES)
 def test_machine_option_contradicting_the_vm_is_refused(profile, recorded_vm, make_image, host_tap, playbook):
     standard = recorded_vm(profile, options=['--machine', 'q35'], cmdline=ROOT_PORTS)
     micro = recorded_vm(profile)
     image = make_image('disk0.img')
     tap = host_tap()
-    run = playbook([may_fail(disk_task(standard.socket_path, 'mmic', path=image, machine='micro')),
-                    may_fail(nic_task(micro.socket_path, 'net-0', ifname=tap, machine='standard')),
-                    may_fail({'name': 'info', INFO: {'socket': micro.socket_path, 'machine': 'standard'}})])
+    run = playbook(
+        [
+            may_fail(disk_task(standard.socket_path, 'mmic', path=image, machine='micro')),
+            may_fail(nic_task(micro.socket_path, 'net-0', ifname=tap, machine='standard')),
+            may_fail({'name': 'info', INFO: {'socket': micro.socket_path, 'machine': 'standard'}}),
+        ]
+    )
     on_standard, on_micro, info = run.results
     assert_refused(on_standard, 'machine=micro contradicts the VM', '-machine q35')
     assert_refused(on_micro, 'machine=standard contradicts the VM', '-machine microvm')
@@ -120,6 +135,7 @@ def test_machine_option_contradicting_the_vm_is_refused(profile, recorded_vm, ma
 
 # -- issue 10.8: a host interface that is no tap, a relative path, a socket that is no socket ----
 
+
 def test_host_inputs_are_refused_naming_them(recorded_vm, make_image, tmp_path, playbook):
     vm = recorded_vm('2.5.0')
     sock = vm.socket_path
@@ -128,12 +144,16 @@ def test_host_inputs_are_refused_naming_them(recorded_vm, make_image, tmp_path, 
     regular.write_text('not a socket\n')
     directory = tmp_path / 'directory.sock'
     directory.mkdir()
-    run = playbook([may_fail(nic_task(sock, 'net-0', ifname='lo')),
-                    may_fail(nic_task(sock, 'net-0', ifname='lo', create_tap=True)),
-                    may_fail(disk_task(sock, 'drive-0', path='disk0.img')),
-                    may_fail(disk_task(str(regular), 'drive-0', path=str(tmp_path / 'disk0.img'))),
-                    may_fail(disk_task(str(directory), 'drive-0', path=str(tmp_path / 'disk0.img'))),
-                    may_fail(disk_task('vm.sock', 'drive-0', path=str(tmp_path / 'disk0.img')))])
+    run = playbook(
+        [
+            may_fail(nic_task(sock, 'net-0', ifname='lo')),
+            may_fail(nic_task(sock, 'net-0', ifname='lo', create_tap=True)),
+            may_fail(disk_task(sock, 'drive-0', path='disk0.img')),
+            may_fail(disk_task(str(regular), 'drive-0', path=str(tmp_path / 'disk0.img'))),
+            may_fail(disk_task(str(directory), 'drive-0', path=str(tmp_path / 'disk0.img'))),
+            may_fail(disk_task('vm.sock', 'drive-0', path=str(tmp_path / 'disk0.img'))),
+        ]
+    )
     lo_tap, lo_create, relative, on_file, on_directory, relative_socket = run.results
     assert_refused(lo_tap, 'ifname lo of NIC net-0 is a host interface that is not a tap')
     assert_refused(lo_create, 'ifname lo of NIC net-0 is a host interface that is not a tap')

@@ -35,54 +35,55 @@ def qcow2_image(tmp_path, name='data.qcow2'):
 
 @pytest.mark.parametrize('profile', PROFILES)
 def test_standard_vm_qcow2_disk_on_an_iothread_with_an_iops_limit(profile, recorded_vm, tmp_path, playbook):
-    vm = recorded_vm(profile, options=['--machine', 'standard', '--guest', 'ack', '--guest-ack-delay', '0.2'],
-                     cmdline=ROOT_PORTS + IOTHREAD)
+    vm = recorded_vm(profile, options=['--machine', 'standard', '--guest', 'ack', '--guest-ack-delay', '0.2'], cmdline=ROOT_PORTS + IOTHREAD)
     image = qcow2_image(tmp_path)
-    task = disk_task(vm.socket_path, 'data-1', path=image, format='qcow2', iothread='io1', iops=2000, discard='unmap',
-                     serial='data-1')
+    task = disk_task(vm.socket_path, 'data-1', path=image, format='qcow2', iothread='io1', iops=2000, discard='unmap', serial='data-1')
     first = playbook([task])
     assert first.rc == 0, first.stdout
     assert mutating(vm.socket_path) == [
         '{"execute":"blockdev-add","arguments":{"node-name":"data-1","file":%s,"cache":{"direct":true},"read-only":false,'
         '"driver":"qcow2","discard":"unmap","throttling.iops-total":2000}}\n' % file_args(profile, image),
         '{"execute":"device_add","arguments":{"id":"data-1","driver":"virtio-blk-pci","drive":"data-1","bus":"pcie.1",'
-        '"addr":"0x0","serial":"data-1","iothread":"io1"}}\n']
+        '"addr":"0x0","serial":"data-1","iothread":"io1"}}\n',
+    ]
     device = first.results[0]['device']
-    assert (device['format'], device['iothread'], device['iops'], device['guest_name']) == \
-        ('qcow2', 'io1', 2000, '/dev/disk/by-id/virtio-data-1')
+    assert (device['format'], device['iothread'], device['iops'], device['guest_name']) == ('qcow2', 'io1', 2000, '/dev/disk/by-id/virtio-data-1')
     sent = len(received(vm.socket_path))
     again = playbook([task])
     assert again.rc == 0 and not again.results[0]['changed'] and again.results[0]['commands'] == []
-    changed = playbook([may_fail(dict(task, **{'stratovirt.qmp.stratovirt_disk': dict(
-        task['stratovirt.qmp.stratovirt_disk'], iops=1000)}))])
+    changed = playbook([may_fail(dict(task, **{'stratovirt.qmp.stratovirt_disk': dict(task['stratovirt.qmp.stratovirt_disk'], iops=1000)}))])
     assert changed.results[0]['failed'] and "iops: 2000 -> 1000" in changed.results[0]['msg']
-    assert len(received(vm.socket_path)) == sent + 2   # query-version of each run, nothing else
+    assert len(received(vm.socket_path)) == sent + 2  # query-version of each run, nothing else
 
 
 @pytest.mark.parametrize('profile', PROFILES)
 def test_micro_vm_boot_index_and_iothread_or_their_refusal(profile, recorded_vm, make_image, host_tap, playbook):
     vm = recorded_vm(profile, cmdline=IOTHREAD)
     image, tap = make_image('d.img'), host_tap()
-    run = playbook([may_fail(disk_task(vm.socket_path, 'drive-0', path=image, addr='0x1', boot_index=1, iothread='io1')),
-                    may_fail(nic_task(vm.socket_path, 'net-0', ifname=tap, iothread='io1'))])
+    run = playbook(
+        [
+            may_fail(disk_task(vm.socket_path, 'drive-0', path=image, addr='0x1', boot_index=1, iothread='io1')),
+            may_fail(nic_task(vm.socket_path, 'net-0', ifname=tap, iothread='io1')),
+        ]
+    )
     disk, nic = run.results
     if release(profile) >= (2, 5):
         assert not disk.get('failed') and not nic.get('failed'), run.stdout
         assert mutating(vm.socket_path) == [
-            '{"execute":"blockdev-add","arguments":{"node-name":"drive-0","file":%s,"cache":{"direct":true},'
-            '"read-only":false}}\n' % file_args(profile, image),
-            '{"execute":"device_add","arguments":{"id":"drive-0","driver":"virtio-blk-mmio","addr":"0x1","drive":"drive-0",'
-            '"iothread":"io1","boot_index":1}}\n',
+            '{"execute":"blockdev-add","arguments":{"node-name":"drive-0","file":%s,"cache":{"direct":true},"read-only":false}}\n' % file_args(profile, image),
+            '{"execute":"device_add","arguments":{"id":"drive-0","driver":"virtio-blk-mmio","addr":"0x1","drive":"drive-0","iothread":"io1","boot_index":1}}\n',
             '{"execute":"netdev_add","arguments":{"id":"net-0","ifname":"%s"}}\n' % tap,
-            '{"execute":"device_add","arguments":{"id":"net-0","driver":"virtio-net-mmio","addr":"0x0","chardev":"net-0",'
-            '"iothread":"io1"}}\n']
+            '{"execute":"device_add","arguments":{"id":"net-0","driver":"virtio-net-mmio","addr":"0x0","chardev":"net-0","iothread":"io1"}}\n',
+        ]
         assert (disk['device']['guest_name'], nic['device']['guest_name']) == ('vdb', 'eth0')
     else:
         assert disk['failed'] and nic['failed']
-        assert disk['msg'] == ('VM %s: disk drive-0: iothread: a micro VM takes it from StratoVirt 2.5.0; this VM runs '
-                               '2.1.0: leave iothread unset' % vm.socket_path)
-        assert nic['msg'] == ('VM %s: NIC net-0: iothread: a micro VM takes it from StratoVirt 2.5.0; this VM runs 2.1.0: '
-                              'leave iothread unset' % vm.socket_path)
+        assert disk['msg'] == (
+            'VM %s: disk drive-0: iothread: a micro VM takes it from StratoVirt 2.5.0; this VM runs 2.1.0: leave iothread unset' % vm.socket_path
+        )
+        assert nic['msg'] == (
+            'VM %s: NIC net-0: iothread: a micro VM takes it from StratoVirt 2.5.0; this VM runs 2.1.0: leave iothread unset' % vm.socket_path
+        )
         assert mutating(vm.socket_path) == []
 
 
@@ -93,6 +94,7 @@ def test_a_qcow2_image_declared_raw_sends_nothing(machine, recorded_vm, tmp_path
     image = qcow2_image(tmp_path)
     run = playbook([may_fail(disk_task(vm.socket_path, 'drive-0', path=image))])
     assert run.results[0]['failed']
-    assert run.results[0]['msg'].startswith('VM %s: image %s of disk drive-0 is a qcow2 image (its header says so), but '
-                                            'the disk is declared raw (format unset means raw)' % (vm.socket_path, image))
-    assert received(vm.socket_path) == []   # refused on the host, before connecting
+    assert run.results[0]['msg'].startswith(
+        'VM %s: image %s of disk drive-0 is a qcow2 image (its header says so), but the disk is declared raw (format unset means raw)' % (vm.socket_path, image)
+    )
+    assert received(vm.socket_path) == []  # refused on the host, before connecting

@@ -27,8 +27,7 @@ def only_read_only_sent(socket_path):
 @pytest.mark.parametrize('profile', PROFILES)
 def test_micro_vm_info_before_and_after(profile, recorded_vm, make_image, playbook):
     rootfs = make_image('rootfs.img')
-    vm = recorded_vm(profile, cmdline=['-drive', 'file=%s,id=rootfs,readonly=off,direct=off' % rootfs,
-                                       '-device', 'virtio-blk-device,drive=rootfs,id=rootfs'])
+    vm = recorded_vm(profile, cmdline=['-drive', 'file=%s,id=rootfs,readonly=off,direct=off' % rootfs, '-device', 'virtio-blk-device,drive=rootfs,id=rootfs'])
     before = playbook([info_task(vm.socket_path)], check=True).results[0]
     assert not before['changed']
     assert before['stratovirt'] == {'release': profile, 'machine': 'micro', 'pid': vm.pid}
@@ -41,13 +40,14 @@ def test_micro_vm_info_before_and_after(profile, recorded_vm, make_image, playbo
     image = make_image('disk0.img')
     run = playbook([{DISK: {'socket': vm.socket_path, 'id': 'drive-0', 'path': image}}, info_task(vm.socket_path)])
     after = run.results[1]
-    assert [(device['id'], device['source'], device['addr']) for device in after['devices']] == \
-        [('rootfs', 'cold-plugged', '0x0'), ('drive-0', 'record', '0x1')]
+    assert [(device['id'], device['source'], device['addr']) for device in after['devices']] == [
+        ('rootfs', 'cold-plugged', '0x0'),
+        ('drive-0', 'record', '0x1'),
+    ]
     assert after['free']['disk_slots'] == ['0x2', '0x3'] and after['free']['backends'] == 4
 
     os.unlink(os.path.realpath(vm.socket_path) + '.devices.json')
     lost = playbook([info_task(vm.socket_path)]).results[0]
     assert [device['id'] for device in lost['devices']] == ['rootfs']
-    assert any(image in mismatch and 'no known device uses it' in mismatch for mismatch in lost['mismatches']), \
-        lost['mismatches']
+    assert any(image in mismatch and 'no known device uses it' in mismatch for mismatch in lost['mismatches']), lost['mismatches']
     assert not os.path.exists(os.path.realpath(vm.socket_path) + '.devices.json'), 'info writes nothing'

@@ -31,12 +31,20 @@ from tested_releases import MACHINES, PROFILES
 from stratovirt_sim.control import new_tap_name
 
 PLUG = {'disk': ['blockdev-add', 'device_add'], 'nic': ['netdev_add', 'device_add']}
-UNPLUG = {('micro', 'disk'): ['device_del'], ('micro', 'nic'): ['device_del'],
-          ('standard', 'disk'): ['device_del', 'blockdev-del'], ('standard', 'nic'): ['device_del', 'netdev_del']}
-CASES = [(profile, machine, kind, action, step)
-         for profile in PROFILES for machine in MACHINES for kind in ('disk', 'nic')
-         for action, steps in (('plug', PLUG[kind]), ('unplug', UNPLUG[(machine, kind)]))
-         for step in steps]
+UNPLUG = {
+    ('micro', 'disk'): ['device_del'],
+    ('micro', 'nic'): ['device_del'],
+    ('standard', 'disk'): ['device_del', 'blockdev-del'],
+    ('standard', 'nic'): ['device_del', 'netdev_del'],
+}
+CASES = [
+    (profile, machine, kind, action, step)
+    for profile in PROFILES
+    for machine in MACHINES
+    for kind in ('disk', 'nic')
+    for action, steps in (('plug', PLUG[kind]), ('unplug', UNPLUG[(machine, kind)]))
+    for step in steps
+]
 
 
 def run(kind, **options):
@@ -80,8 +88,7 @@ def probe_no_backend(vm, machine, kind, image):
     """A raw blockdev-add / netdev_add of the id is accepted: nothing of it is registered any more."""
     with qmp_session(vm.socket_path, 5) as client:
         if kind == 'disk':
-            arguments = {'node-name': 'x1', 'file': {'driver': 'file', 'filename': image}, 'cache': {'direct': False},
-                         'read-only': True}
+            arguments = {'node-name': 'x1', 'file': {'driver': 'file', 'filename': image}, 'cache': {'direct': False}, 'read-only': True}
             assert client.execute('blockdev-add', arguments) == {}
             if machine == 'standard':
                 client.execute('blockdev-del', {'node-name': 'x1'})
@@ -93,10 +100,8 @@ def probe_no_backend(vm, machine, kind, image):
             client.execute('netdev_del' if machine == 'standard' else 'device_del', {'id': 'x1'})
 
 
-@pytest.mark.parametrize('profile, machine, kind, action, step', CASES,
-                         ids=['-'.join(case) for case in CASES])
-def test_run_killed_after_step_k_is_converged(profile, machine, kind, action, step, start_vm, make_image, host_tap,
-                                              tmp_path):
+@pytest.mark.parametrize('profile, machine, kind, action, step', CASES, ids=['-'.join(case) for case in CASES])
+def test_run_killed_after_step_k_is_converged(profile, machine, kind, action, step, start_vm, make_image, host_tap, tmp_path):
     sock = str(tmp_path / 'vm.sock')
     options = ['--record', sock + '.qmp.jsonl', '--fault-drop-reply-on', step]
     cmdline = []

@@ -34,8 +34,11 @@ def test_list_plugs_all_then_changes_nothing(profile, recorded_vm, make_image, p
     assert checked['changed'] and len(checked['commands']) == 6 and mutating_received(vm.socket_path) == []
     first = playbook([disks_task(vm.socket_path, disks)]).results[0]
     assert first['changed']
-    assert [(device['id'], device['changed'], device['device']['addr']) for device in first['devices']] == \
-        [('drive-0', True, '0x0'), ('drive-1', True, '0x1'), ('drive-2', True, '0x2')]
+    assert [(device['id'], device['changed'], device['device']['addr']) for device in first['devices']] == [
+        ('drive-0', True, '0x0'),
+        ('drive-1', True, '0x1'),
+        ('drive-2', True, '0x2'),
+    ]
     expected = []
     for number, image in enumerate(images):
         expected += [blockdev_add(profile, 'drive-%d' % number, image), disk_device_add(profile, 'drive-%d' % number, '0x%d' % number)]
@@ -45,11 +48,14 @@ def test_list_plugs_all_then_changes_nothing(profile, recorded_vm, make_image, p
     assert not again['changed'] and again['commands'] == [] and mutating_received(vm.socket_path) == expected
 
 
-@pytest.mark.parametrize('bad,message', [
-    ({'id': 'drive-1', 'path': '/nonexistent/disk.img'}, 'image /nonexistent/disk.img of disk drive-1 does not exist'),
-    ({'id': 'drive-1', 'path': 'IMAGE', 'addr': '0x7'}, 'beyond the 4 disk slots'),
-    ({'id': 'drive-0', 'path': 'IMAGE'}, 'declares id drive-0 twice'),
-])
+@pytest.mark.parametrize(
+    'bad,message',
+    [
+        ({'id': 'drive-1', 'path': '/nonexistent/disk.img'}, 'image /nonexistent/disk.img of disk drive-1 does not exist'),
+        ({'id': 'drive-1', 'path': 'IMAGE', 'addr': '0x7'}, 'beyond the 4 disk slots'),
+        ({'id': 'drive-0', 'path': 'IMAGE'}, 'declares id drive-0 twice'),
+    ],
+)
 def test_one_bad_item_means_nothing_is_sent(bad, message, recorded_vm, make_image, playbook):
     vm = recorded_vm('2.1.0')
     good = {'id': 'drive-0', 'path': make_image('disk0.img')}
@@ -77,8 +83,7 @@ def test_a_failing_item_is_rolled_back_and_the_rest_reported(recorded_vm, start_
 @pytest.mark.parametrize('profile', PROFILES)
 def test_exclusive_unplugs_what_is_no_longer_declared_but_never_cold_devices(profile, recorded_vm, make_image, playbook):
     rootfs = make_image('rootfs.img')
-    vm = recorded_vm(profile, cmdline=['-drive', 'file=%s,id=rootfs,readonly=off,direct=off' % rootfs,
-                                       '-device', 'virtio-blk-device,drive=rootfs,id=rootfs'])
+    vm = recorded_vm(profile, cmdline=['-drive', 'file=%s,id=rootfs,readonly=off,direct=off' % rootfs, '-device', 'virtio-blk-device,drive=rootfs,id=rootfs'])
     disks = [{'id': 'drive-0', 'path': make_image('disk0.img')}, {'id': 'drive-1', 'path': make_image('disk1.img')}]
     assert playbook([disks_task(vm.socket_path, disks)]).rc == 0
     trimmed = playbook([disks_task(vm.socket_path, disks[1:], exclusive=True)]).results[0]
@@ -101,12 +106,18 @@ def test_list_and_single_options_do_not_mix(recorded_vm, make_image, playbook):
 def test_devices_module_converges_disks_and_nics_in_one_call(profile, recorded_vm, make_image, host_tap, playbook):
     vm = recorded_vm(profile)
     image, tap = make_image('disk0.img'), host_tap()
-    task = {'name': 'all devices', 'stratovirt.qmp.stratovirt_devices': {
-        'socket': vm.socket_path, 'disks': [{'id': 'drive-0', 'path': image}], 'nics': [{'id': 'net-0', 'ifname': tap}]}}
+    task = {
+        'name': 'all devices',
+        'stratovirt.qmp.stratovirt_devices': {'socket': vm.socket_path, 'disks': [{'id': 'drive-0', 'path': image}], 'nics': [{'id': 'net-0', 'ifname': tap}]},
+    }
     first = playbook([task]).results[0]
     assert first['changed'] and [device['id'] for device in first['devices']] == ['drive-0', 'net-0']
-    assert [line.split('"execute":"')[1].split('"')[0] for line in mutating_received(vm.socket_path)] == \
-        ['blockdev-add', 'device_add', 'netdev_add', 'device_add']
+    assert [line.split('"execute":"')[1].split('"')[0] for line in mutating_received(vm.socket_path)] == [
+        'blockdev-add',
+        'device_add',
+        'netdev_add',
+        'device_add',
+    ]
     assert not playbook([task]).results[0]['changed']
     clash = dict(task['stratovirt.qmp.stratovirt_devices'], nics=[{'id': 'drive-0', 'ifname': tap}])
     refused = playbook([may_fail({'stratovirt.qmp.stratovirt_devices': clash})]).results[0]

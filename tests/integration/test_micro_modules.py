@@ -26,6 +26,7 @@ ROOTFS_CMDLINE = ['-drive', 'file=%s,id=rootfs,readonly=off,direct=off', '-devic
 
 # -- tasks ----------------------------------------------------------------
 
+
 def disk_task(socket_path, device_id, **options):
     return {'name': 'disk %s' % device_id, DISK: {'socket': socket_path, 'id': device_id, **options}}
 
@@ -45,19 +46,23 @@ def rootfs_cmdline(image):
 
 # -- the exact bytes StratoVirt must receive ---------------------------------
 
+
 def blockdev_add(profile, node, path, read_only=False):
     # 2.3.0+ refuses direct I/O without file.aio, so the module adds aio=native there (and nothing before).
     aio = ',"aio":"native"' if release(profile) >= (2, 3) else ''
-    return ('{"execute":"blockdev-add","arguments":{"node-name":"%s","file":{"driver":"file","filename":"%s"%s},'
-            '"cache":{"direct":true},"read-only":%s}}\n' % (node, path, aio, 'true' if read_only else 'false'))
+    return '{"execute":"blockdev-add","arguments":{"node-name":"%s","file":{"driver":"file","filename":"%s"%s},"cache":{"direct":true},"read-only":%s}}\n' % (
+        node,
+        path,
+        aio,
+        'true' if read_only else 'false',
+    )
 
 
 def disk_device_add(profile, device_id, addr, serial=None):
     # 2.5.0 finds the backend of a micro VM disk through "drive" only.
     drive = ',"drive":"%s"' % device_id if release(profile) >= (2, 5) else ''
     serial_text = ',"serial":"%s"' % serial if serial is not None else ''
-    return ('{"execute":"device_add","arguments":{"id":"%s","driver":"virtio-blk-mmio","addr":"%s"%s%s}}\n'
-            % (device_id, addr, drive, serial_text))
+    return '{"execute":"device_add","arguments":{"id":"%s","driver":"virtio-blk-mmio","addr":"%s"%s%s}}\n' % (device_id, addr, drive, serial_text)
 
 
 def netdev_add(device_id, ifname):
@@ -68,8 +73,7 @@ def nic_device_add(profile, device_id, addr, mac=None):
     # 2.5.0 reads a micro VM NIC's netdev from "chardev".
     chardev = ',"chardev":"%s"' % device_id if release(profile) >= (2, 5) else ''
     mac_text = ',"mac":"%s"' % mac if mac is not None else ''
-    return ('{"execute":"device_add","arguments":{"id":"%s","driver":"virtio-net-mmio","addr":"%s"%s%s}}\n'
-            % (device_id, addr, chardev, mac_text))
+    return '{"execute":"device_add","arguments":{"id":"%s","driver":"virtio-net-mmio","addr":"%s"%s%s}}\n' % (device_id, addr, chardev, mac_text)
 
 
 def device_del(device_id):
@@ -93,6 +97,7 @@ def record_entries(socket_path):
 
 # -- 1, 2, 4: the operators' commands, re-run, unplug, unplug again -----------
 
+
 @pytest.mark.parametrize('profile', PROFILES)
 def test_plug_rerun_unplug(profile, recorded_vm, make_image, host_tap, playbook):
     vm = recorded_vm(profile)
@@ -100,8 +105,12 @@ def test_plug_rerun_unplug(profile, recorded_vm, make_image, host_tap, playbook)
     image = make_image('disk0.img')
     tap = host_tap()
     present = [disk_task(sock, 'drive-0', path=image, addr='0x1'), nic_task(sock, 'net-0', ifname=tap, addr='0x0')]
-    plug_lines = [blockdev_add(profile, 'drive-0', image), disk_device_add(profile, 'drive-0', '0x1'),
-                  netdev_add('net-0', tap), nic_device_add(profile, 'net-0', '0x0')]
+    plug_lines = [
+        blockdev_add(profile, 'drive-0', image),
+        disk_device_add(profile, 'drive-0', '0x1'),
+        netdev_add('net-0', tap),
+        nic_device_add(profile, 'net-0', '0x0'),
+    ]
 
     run = playbook(present)
     assert run.rc == 0, run.stdout
@@ -109,11 +118,18 @@ def test_plug_rerun_unplug(profile, recorded_vm, make_image, host_tap, playbook)
     assert disk['changed'] and nic['changed']
     assert disk['commands'] == commands_of(plug_lines[:2])
     assert nic['commands'] == commands_of(plug_lines[2:])
-    assert disk['device'] == {'id': 'drive-0', 'kind': 'disk', 'addr': '0x1', 'path': image, 'read_only': False,
-                              'direct': True, 'aio': 'native' if release(profile) >= (2, 3) else None, 'source': 'record',
-                              'guest_name': 'vdb'}
-    assert nic['device'] == {'id': 'net-0', 'kind': 'nic', 'addr': '0x0', 'ifname': tap, 'source': 'record',
-                             'guest_name': 'eth0'}
+    assert disk['device'] == {
+        'id': 'drive-0',
+        'kind': 'disk',
+        'addr': '0x1',
+        'path': image,
+        'read_only': False,
+        'direct': True,
+        'aio': 'native' if release(profile) >= (2, 3) else None,
+        'source': 'record',
+        'guest_name': 'vdb',
+    }
+    assert nic['device'] == {'id': 'net-0', 'kind': 'nic', 'addr': '0x0', 'ifname': tap, 'source': 'record', 'guest_name': 'eth0'}
     assert disk['stratovirt']['release'] == profile and disk['stratovirt']['machine'] == 'micro'
     assert mutating_received(sock) == plug_lines
 
@@ -155,14 +171,14 @@ def test_plug_rerun_unplug(profile, recorded_vm, make_image, host_tap, playbook)
 
 # -- 3: check mode -------------------------------------------------------------
 
+
 @pytest.mark.parametrize('profile', PROFILES)
 def test_check_mode_sends_nothing(profile, recorded_vm, make_image, host_tap, playbook):
     vm = recorded_vm(profile)
     sock = vm.socket_path
     image = make_image('disk0.img')
     tap = host_tap()
-    run = playbook([disk_task(sock, 'drive-0', path=image, addr='0x1'), nic_task(sock, 'net-0', ifname=tap)],
-                   check=True, diff=True)
+    run = playbook([disk_task(sock, 'drive-0', path=image, addr='0x1'), nic_task(sock, 'net-0', ifname=tap)], check=True, diff=True)
     assert run.rc == 0, run.stdout
     disk, nic = run.results
     assert disk['changed'] and nic['changed']
@@ -171,21 +187,25 @@ def test_check_mode_sends_nothing(profile, recorded_vm, make_image, host_tap, pl
     assert nic['commands'] == commands_of([netdev_add('net-0', tap), nic_device_add(profile, 'net-0', '0x0')])
     assert disk['diff'] == {'before': {}, 'after': disk['device']}
     assert disk['device']['path'] == image and disk['device']['addr'] == '0x1'
-    assert nic['diff'] == {'before': {}, 'after': {'id': 'net-0', 'kind': 'nic', 'addr': '0x0', 'ifname': tap,
-                                                   'source': 'record', 'guest_name': 'eth0'}}
+    assert nic['diff'] == {'before': {}, 'after': {'id': 'net-0', 'kind': 'nic', 'addr': '0x0', 'ifname': tap, 'source': 'record', 'guest_name': 'eth0'}}
     assert mutating_received(sock) == []
 
 
 # -- 5: a present device that differs ---------------------------------------------
+
 
 @pytest.mark.parametrize('profile', PROFILES)
 def test_changed_device_fails_or_is_replaced(profile, recorded_vm, make_image, playbook):
     vm = recorded_vm(profile)
     sock = vm.socket_path
     first, second = make_image('first.img'), make_image('second.img')
-    run = playbook([disk_task(sock, 'drive-0', path=first, addr='0x1'),
-                    may_fail(disk_task(sock, 'drive-0', path=second, addr='0x1')),
-                    disk_task(sock, 'drive-0', path=second, addr='0x1', on_change='replace')])
+    run = playbook(
+        [
+            disk_task(sock, 'drive-0', path=first, addr='0x1'),
+            may_fail(disk_task(sock, 'drive-0', path=second, addr='0x1')),
+            disk_task(sock, 'drive-0', path=second, addr='0x1', on_change='replace'),
+        ]
+    )
     assert run.rc == 0, run.stdout
     plugged, refused, replaced = run.results
     assert plugged['changed']
@@ -196,11 +216,11 @@ def test_changed_device_fails_or_is_replaced(profile, recorded_vm, make_image, p
     replace_lines = [device_del('drive-0'), blockdev_add(profile, 'drive-0', second), disk_device_add(profile, 'drive-0', '0x1')]
     assert replaced['commands'] == commands_of(replace_lines)
     assert replaced['device']['path'] == second
-    assert mutating_received(sock) == [blockdev_add(profile, 'drive-0', first), disk_device_add(profile, 'drive-0', '0x1')] \
-        + replace_lines
+    assert mutating_received(sock) == [blockdev_add(profile, 'drive-0', first), disk_device_add(profile, 'drive-0', '0x1')] + replace_lines
 
 
 # -- 6: rollback of a half plug ------------------------------------------------------
+
 
 @pytest.mark.parametrize('profile', PROFILES)
 def test_failed_device_add_is_rolled_back(profile, recorded_vm, make_image, playbook):
@@ -233,15 +253,14 @@ def test_rolled_back_plug_returns_no_device(recorded_vm, make_image, playbook):
 
 # -- 7, 10: inputs refused before anything is sent -------------------------------------
 
+
 @pytest.mark.parametrize('profile', PROFILES)
-def test_bad_inputs_fail_before_sending(profile, recorded_vm, start_vm, make_image, host_tap, free_tap_name, playbook,
-                                        tmp_path):
+def test_bad_inputs_fail_before_sending(profile, recorded_vm, start_vm, make_image, host_tap, free_tap_name, playbook, tmp_path):
     rootfs = make_image('rootfs.img')
     vm = recorded_vm(profile, cmdline=rootfs_cmdline(rootfs))
     sock = vm.socket_path
     shared = make_image('shared.img')
-    other_vm = start_vm(profile, cmdline=['-drive', 'file=%s,id=data,readonly=off,direct=off' % shared,
-                                          '-device', 'virtio-blk-device,drive=data,id=data'])
+    other_vm = start_vm(profile, cmdline=['-drive', 'file=%s,id=data,readonly=off,direct=off' % shared, '-device', 'virtio-blk-device,drive=data,id=data'])
     image = make_image('disk0.img')
     tap = host_tap()
     created_tap = free_tap_name()
@@ -261,11 +280,13 @@ def test_bad_inputs_fail_before_sending(profile, recorded_vm, start_vm, make_ima
     }
     tasks = [may_fail(task_and_message[0]) for task_and_message in refused.values()]
     # Plug a NIC so that its id can be offered to a disk; then a tap StratoVirt creates itself.
-    tasks += [nic_task(sock, 'net-0', ifname=tap, addr='0x0'),
-              may_fail(disk_task(sock, 'net-0', path=image)),
-              nic_task(sock, 'net-1', ifname=created_tap, create_tap=True),
-              may_fail(disk_task(sock, 'rootfs', state='absent')),
-              disk_task(sock, 'rootfs', state='absent', allow_cold_unplug=True)]
+    tasks += [
+        nic_task(sock, 'net-0', ifname=tap, addr='0x0'),
+        may_fail(disk_task(sock, 'net-0', path=image)),
+        nic_task(sock, 'net-1', ifname=created_tap, create_tap=True),
+        may_fail(disk_task(sock, 'rootfs', state='absent')),
+        disk_task(sock, 'rootfs', state='absent', allow_cold_unplug=True),
+    ]
     run = playbook(tasks)
     assert run.rc == 0, run.stdout
     for name, result in zip(refused, run.results):
@@ -273,16 +294,20 @@ def test_bad_inputs_fail_before_sending(profile, recorded_vm, start_vm, make_ima
         assert result.get('failed'), name
         assert message in result['msg'], (name, result['msg'])
         assert not result['changed'] and result.get('commands', []) == [], name
-    nic_plug, id_clash, created, cold_refused, cold_unplugged = run.results[len(refused):]
+    nic_plug, id_clash, created, cold_refused, cold_unplugged = run.results[len(refused) :]
     assert nic_plug['changed']
     assert id_clash['failed'] and 'id net-0 is already used by NIC net-0' in id_clash['msg']
     assert created['changed'] and created['device']['addr'] == '0x1'
     assert cold_refused['failed'] and 'disk rootfs is cold-plugged' in cold_refused['msg']
     assert 'allow_cold_unplug=true' in cold_refused['msg']
     assert cold_unplugged['changed'] and cold_unplugged['diff']['before']['source'] == 'cold-plugged'
-    assert mutating_received(sock) == [netdev_add('net-0', tap), nic_device_add(profile, 'net-0', '0x0'),
-                                       netdev_add('net-1', created_tap), nic_device_add(profile, 'net-1', '0x1'),
-                                       device_del('rootfs')]
+    assert mutating_received(sock) == [
+        netdev_add('net-0', tap),
+        nic_device_add(profile, 'net-0', '0x0'),
+        netdev_add('net-1', created_tap),
+        nic_device_add(profile, 'net-1', '0x1'),
+        device_del('rootfs'),
+    ]
     assert other_vm.alive() and vm.alive()
 
 
@@ -291,16 +316,14 @@ def test_no_free_disk_slot(profile, recorded_vm, make_image, playbook):
     vm = recorded_vm(profile)
     sock = vm.socket_path
     images = [make_image('disk%d.img' % number) for number in range(5)]
-    run = playbook([disk_task(sock, 'drive-%d' % number, path=images[number]) for number in range(4)]
-                   + [may_fail(disk_task(sock, 'drive-4', path=images[4]))])
+    run = playbook([disk_task(sock, 'drive-%d' % number, path=images[number]) for number in range(4)] + [may_fail(disk_task(sock, 'drive-4', path=images[4]))])
     assert [result['device']['addr'] for result in run.results[:4]] == ['0x0', '0x1', '0x2', '0x3']
     fifth = run.results[4]
     assert fifth['failed'] and fifth['commands'] == []
     assert 'no free disk slot for disk drive-4: all 4 are taken (drive-0, drive-1, drive-2, drive-3)' in fifth['msg']
     expected = []
     for number in range(4):
-        expected += [blockdev_add(profile, 'drive-%d' % number, images[number]),
-                     disk_device_add(profile, 'drive-%d' % number, '0x%d' % number)]
+        expected += [blockdev_add(profile, 'drive-%d' % number, images[number]), disk_device_add(profile, 'drive-%d' % number, '0x%d' % number)]
     assert mutating_received(sock) == expected
 
 
@@ -311,8 +334,7 @@ def test_serial_and_mac_need_2_5_0(profile, recorded_vm, make_image, host_tap, p
     image = make_image('disk0.img')
     tap = host_tap()
     mac = '52:54:00:12:34:56'
-    run = playbook([may_fail(disk_task(sock, 'drive-0', path=image, serial='SN0001')),
-                    may_fail(nic_task(sock, 'net-0', ifname=tap, mac=mac))])
+    run = playbook([may_fail(disk_task(sock, 'drive-0', path=image, serial='SN0001')), may_fail(nic_task(sock, 'net-0', ifname=tap, mac=mac))])
     disk, nic = run.results
     if release(profile) < (2, 5):
         assert disk['failed'] and 'a micro VM honours serial from StratoVirt 2.5.0; this VM runs 2.1.0' in disk['msg']
@@ -321,16 +343,18 @@ def test_serial_and_mac_need_2_5_0(profile, recorded_vm, make_image, host_tap, p
         return
     assert disk['changed'] and nic['changed'] and not disk.get('failed') and not nic.get('failed')
     assert disk['device']['serial'] == 'SN0001' and nic['device']['mac'] == mac
-    assert mutating_received(sock) == [blockdev_add(profile, 'drive-0', image),
-                                       disk_device_add(profile, 'drive-0', '0x0', serial='SN0001'),
-                                       netdev_add('net-0', tap), nic_device_add(profile, 'net-0', '0x0', mac=mac)]
+    assert mutating_received(sock) == [
+        blockdev_add(profile, 'drive-0', image),
+        disk_device_add(profile, 'drive-0', '0x0', serial='SN0001'),
+        netdev_add('net-0', tap),
+        nic_device_add(profile, 'net-0', '0x0', mac=mac),
+    ]
 
 
 class QemuLikeMonitor:
     """A QMP peer that is not StratoVirt: QEMU's greeting, and QEMU's answer to query-version."""
 
-    GREETING = (b'{"QMP":{"version":{"qemu":{"micro":22,"minor":2,"major":7},"package":"Debian"},'
-                b'"capabilities":["oob"]}}\r\n')
+    GREETING = b'{"QMP":{"version":{"qemu":{"micro":22,"minor":2,"major":7},"package":"Debian"},"capabilities":["oob"]}}\r\n'
     VERSION = b'{"return":{"package":"Debian","qemu":{"major":7,"micro":22,"minor":2}}}\r\n'
 
     def __init__(self, path):
@@ -381,8 +405,7 @@ def test_unusable_monitors_fail_fast(profile, recorded_vm, make_image, playbook,
     timeout = 8
     started = time.monotonic()
     try:
-        run = playbook([may_fail(disk_task(path, 'drive-0', path=image, timeout=timeout))
-                        for path in (regular_file, qemu.path, vm.socket_path)])
+        run = playbook([may_fail(disk_task(path, 'drive-0', path=image, timeout=timeout)) for path in (regular_file, qemu.path, vm.socket_path)])
     finally:
         elapsed = time.monotonic() - started
         holder.close()
@@ -403,6 +426,7 @@ def test_unusable_monitors_fail_fast(profile, recorded_vm, make_image, playbook,
 
 # -- 8, 9: the device record out of step with the VM ------------------------------------
 
+
 @pytest.mark.parametrize('profile', PROFILES)
 def test_restarted_vm_discards_record(profile, recorded_vm, make_image, playbook):
     vm = recorded_vm(profile, name='vm.sock')
@@ -420,8 +444,7 @@ def test_restarted_vm_discards_record(profile, recorded_vm, make_image, playbook
     result = second.results[0]
     assert result['changed'] and result['commands'] == commands_of(plug_lines)
     assert result['stratovirt']['pid'] == restarted.pid != old_pid
-    assert 'the device record belonged to an earlier VM process (pid %d); it was discarded' % old_pid \
-        in warnings_text(result)
+    assert 'the device record belonged to an earlier VM process (pid %d); it was discarded' % old_pid in warnings_text(result)
     # Both VMs log to the same file: the old one got the plug once, the new one again.
     assert mutating_received(sock) == plug_lines + plug_lines
     assert record_entries(sock)['drive-0']['slot'] == 1
@@ -446,8 +469,7 @@ def test_deleted_record_takes_device_as_present(profile, recorded_vm, make_image
     adopted = run.results[0]
     assert not adopted['changed'] and adopted['commands'] == []
     assert adopted['device']['source'] == 'adopted' and adopted['device']['addr'] is None
-    assert 'disk drive-0 was found attached to the VM but not in the device record; it is taken as present' \
-        in warnings_text(adopted)
+    assert 'disk drive-0 was found attached to the VM but not in the device record; it is taken as present' in warnings_text(adopted)
     assert mutating_received(sock) == [blockdev_add(profile, 'drive-0', image), disk_device_add(profile, 'drive-0', '0x1')]
 
 
@@ -457,24 +479,31 @@ def test_deleted_record_then_absent_unplugs(profile, recorded_vm, make_image, pl
     run = playbook([task, disk_task(sock, 'drive-0', state='absent')])
     unplugged = run.results[1]
     assert unplugged['changed'] and unplugged['commands'] == commands_of([device_del('drive-0')])
-    assert mutating_received(sock) == [blockdev_add(profile, 'drive-0', image), disk_device_add(profile, 'drive-0', '0x1'),
-                                       device_del('drive-0')]
+    assert mutating_received(sock) == [blockdev_add(profile, 'drive-0', image), disk_device_add(profile, 'drive-0', '0x1'), device_del('drive-0')]
 
 
 # -- 11: module_defaults with the action group --------------------------------------------
+
 
 @pytest.mark.parametrize('profile', PROFILES)
 def test_module_defaults_set_socket_once(profile, recorded_vm, make_image, host_tap, playbook):
     vm = recorded_vm(profile)
     image = make_image('disk0.img')
     tap = host_tap()
-    run = playbook([{
-        'name': 'devices of one VM',
-        'module_defaults': {'group/stratovirt.qmp.stratovirt': {'socket': vm.socket_path}},
-        'block': [{DISK: {'id': 'drive-0', 'path': image}}, {NIC: {'id': 'net-0', 'ifname': tap}}],
-    }])
+    run = playbook(
+        [
+            {
+                'name': 'devices of one VM',
+                'module_defaults': {'group/stratovirt.qmp.stratovirt': {'socket': vm.socket_path}},
+                'block': [{DISK: {'id': 'drive-0', 'path': image}}, {NIC: {'id': 'net-0', 'ifname': tap}}],
+            }
+        ]
+    )
     assert run.rc == 0, run.stdout
     assert [result['changed'] for result in run.results] == [True, True]
-    assert mutating_received(vm.socket_path) == [blockdev_add(profile, 'drive-0', image),
-                                                 disk_device_add(profile, 'drive-0', '0x0'),
-                                                 netdev_add('net-0', tap), nic_device_add(profile, 'net-0', '0x0')]
+    assert mutating_received(vm.socket_path) == [
+        blockdev_add(profile, 'drive-0', image),
+        disk_device_add(profile, 'drive-0', '0x0'),
+        netdev_add('net-0', tap),
+        nic_device_add(profile, 'net-0', '0x0'),
+    ]

@@ -11,8 +11,7 @@ import pytest
 
 from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_process import held_taps
 from conftest import mutating_received
-from test_micro_modules import (PROFILES, blockdev_add, device_del, disk_device_add, disk_task, may_fail, netdev_add,
-                                nic_device_add, nic_task)
+from test_micro_modules import PROFILES, blockdev_add, device_del, disk_device_add, disk_task, may_fail, netdev_add, nic_device_add, nic_task
 from test_standard_modules import ROOT_PORTS
 
 
@@ -36,8 +35,12 @@ def test_run_cut_between_blockdev_add_and_device_add_is_repaired(profile, record
     again = playbook([task]).results[0]
     assert again['changed'] and 'interrupted while plugging' in json.dumps(again.get('warnings'))
     assert mutating_received(vm.socket_path) == [
-        blockdev_add(profile, 'drive-0', image), disk_device_add(profile, 'drive-0', '0x1'),
-        device_del('drive-0'), blockdev_add(profile, 'drive-0', image), disk_device_add(profile, 'drive-0', '0x1')]
+        blockdev_add(profile, 'drive-0', image),
+        disk_device_add(profile, 'drive-0', '0x1'),
+        device_del('drive-0'),
+        blockdev_add(profile, 'drive-0', image),
+        disk_device_add(profile, 'drive-0', '0x1'),
+    ]
     assert record_of(vm.socket_path)['drive-0']['state'] == 'plugged'
     assert not playbook([task]).results[0]['changed']
 
@@ -59,6 +62,7 @@ def test_absent_with_the_path_unplugs_a_device_the_record_lost(profile, recorded
 
 # -- issue 10.2 / 10.3: runs killed once a command reached the VM (the simulator drops the connection before
 # the reply: the VM keeps what it did, the run stops) ------------------------------------------------------
+
 
 @pytest.mark.parametrize('profile', PROFILES)
 def test_nic_plug_killed_after_device_add_is_taken_as_plugged(profile, recorded_vm, host_tap, playbook):
@@ -82,17 +86,14 @@ def test_nic_plug_killed_after_device_add_is_taken_as_plugged(profile, recorded_
     gone = playbook([nic_task(vm.socket_path, 'x1', state='absent')]).results[0]
     assert gone['changed'] and not gone.get('failed'), gone
     # 2.5.0 keeps the tap of an unplugged NIC: recorded as held, never as a NIC.
-    assert record_of(vm.socket_path) == ({'x1': dict(record_of(vm.socket_path)['x1'], state='tap-held')}
-                                         if profile == '2.5.0' else {})
+    assert record_of(vm.socket_path) == ({'x1': dict(record_of(vm.socket_path)['x1'], state='tap-held')} if profile == '2.5.0' else {})
 
 
 @pytest.mark.parametrize('profile', PROFILES)
 @pytest.mark.parametrize('kind', ['disk', 'nic'])
-def test_standard_unplug_killed_after_device_del_removes_the_backend(profile, kind, recorded_vm, make_image, host_tap,
-                                                                     playbook):
+def test_standard_unplug_killed_after_device_del_removes_the_backend(profile, kind, recorded_vm, make_image, host_tap, playbook):
     # The guest lets the device go at once (ack delay 0), after the run died and before its blockdev-del.
-    vm = recorded_vm(profile, options=['--machine', 'standard', '--guest-ack-delay', '0',
-                                       '--fault-drop-reply-on', 'device_del'], cmdline=ROOT_PORTS)
+    vm = recorded_vm(profile, options=['--machine', 'standard', '--guest-ack-delay', '0', '--fault-drop-reply-on', 'device_del'], cmdline=ROOT_PORTS)
     sock = vm.socket_path
     if kind == 'disk':
         image = make_image('disk0.img')

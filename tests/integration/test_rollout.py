@@ -19,9 +19,14 @@ VMS_PER_HOST = 5
 def run_rollout(directory, inventory, extra_vars=None):
     """Run the rollout playbook with the JSON callback; -> (rc, document, seconds)."""
     env = dict(os.environ)
-    env.update(ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_CALLBACK_PLUGINS=CALLBACK_PLUGINS,
-               ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR='1',
-               ANSIBLE_LOCAL_TEMP=os.path.join(directory, 'ansible-tmp'), ANSIBLE_RETRY_FILES_ENABLED='False')
+    env.update(
+        ANSIBLE_STDOUT_CALLBACK='json',
+        ANSIBLE_CALLBACK_PLUGINS=CALLBACK_PLUGINS,
+        ANSIBLE_COLLECTIONS_PATH=collections_root(),
+        ANSIBLE_NOCOLOR='1',
+        ANSIBLE_LOCAL_TEMP=os.path.join(directory, 'ansible-tmp'),
+        ANSIBLE_RETRY_FILES_ENABLED='False',
+    )
     argv = [ANSIBLE_PLAYBOOK, 'stratovirt.qmp.rollout', '-i', inventory]
     for key, value in (extra_vars or {}).items():
         argv += ['-e', '%s=%s' % (key, value)]
@@ -30,8 +35,7 @@ def run_rollout(directory, inventory, extra_vars=None):
     try:
         document = json.loads(completed.stdout)
     except ValueError as error:
-        raise AssertionError('no JSON from ansible-playbook (rc %d)\n%s\n%s'
-                             % (completed.returncode, completed.stdout, completed.stderr)) from error
+        raise AssertionError('no JSON from ansible-playbook (rc %d)\n%s\n%s' % (completed.returncode, completed.stdout, completed.stderr)) from error
     return completed.returncode, document, time.monotonic() - started
 
 
@@ -46,8 +50,7 @@ def task_results(document, task_name):
 
 
 def summary_of(document):
-    return task_results(document, 'Build the fleet summary from every host\'s report')['localhost']['ansible_facts'][
-        'rollout_summary']
+    return task_results(document, 'Build the fleet summary from every host\'s report')['localhost']['ansible_facts']['rollout_summary']
 
 
 def device_adds(socket_path):
@@ -84,12 +87,19 @@ def test_rollout_fleet_converges_then_no_change(start_vm, make_image, host_tap, 
             socket_name = name + '.sock'
             vm = start_vm(profile, 'microvm', options=record_option(str(tmp_path / socket_name)), name=socket_name)
             # Every other VM gets a host tap made beforehand, the others a tap StratoVirt creates.
-            nic = ({'id': 'net0', 'ifname': host_tap()} if vm_number % 2 == 0
-                   else {'id': 'net0', 'ifname': free_tap_name('svr'), 'create_tap': True})
-            vms.append({'name': name, 'socket': vm.socket_path, 'exclusive': vm_number == 0,
-                        'disks': [{'id': 'data0', 'path': make_image(name + '-data0.img', 16), 'addr': '0x1'},
-                                  {'id': 'data1', 'path': make_image(name + '-data1.img', 16), 'read_only': True}],
-                        'nics': [nic]})
+            nic = {'id': 'net0', 'ifname': host_tap()} if vm_number % 2 == 0 else {'id': 'net0', 'ifname': free_tap_name('svr'), 'create_tap': True}
+            vms.append(
+                {
+                    'name': name,
+                    'socket': vm.socket_path,
+                    'exclusive': vm_number == 0,
+                    'disks': [
+                        {'id': 'data0', 'path': make_image(name + '-data0.img', 16), 'addr': '0x1'},
+                        {'id': 'data1', 'path': make_image(name + '-data1.img', 16), 'read_only': True},
+                    ],
+                    'nics': [nic],
+                }
+            )
             declared[vm.socket_path] = ['data0', 'data1', 'net0']
         hosts[host] = host_vars(vms)
     inventory = write_inventory(str(tmp_path / 'inventory.json'), hosts)
@@ -114,8 +124,7 @@ def test_rollout_fleet_converges_then_no_change(start_vm, make_image, host_tap, 
     assert summary['vms_changed'] == 0 and summary['devices_plugged'] == 0 and summary['commands'] == 0
     assert sorted(summary['hosts_verified']) == sorted(hosts)
     assert all(stats['changed'] == 0 and stats['failures'] == 0 for stats in document['stats'].values())
-    figures('rollout: %d hosts x %d VMs, first run %.1f s, second run (no change) %.1f s'
-            % (HOSTS, VMS_PER_HOST, first_seconds, second_seconds))
+    figures('rollout: %d hosts x %d VMs, first run %.1f s, second run (no change) %.1f s' % (HOSTS, VMS_PER_HOST, first_seconds, second_seconds))
 
 
 def test_rollout_one_vm_failing_does_not_hide_the_others(start_vm, make_image, tmp_path):

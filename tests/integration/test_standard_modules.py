@@ -17,8 +17,7 @@ from test_micro_modules import may_fail
 DISK = 'stratovirt.qmp.stratovirt_disk'
 NIC = 'stratovirt.qmp.stratovirt_nic'
 INFO = 'stratovirt.qmp.stratovirt_info'
-ROOT_PORTS = ['-device', 'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3',
-              '-device', 'pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x4']
+ROOT_PORTS = ['-device', 'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3', '-device', 'pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x4']
 
 
 def mutating_received(socket_path):
@@ -27,19 +26,19 @@ def mutating_received(socket_path):
 
 
 def standard_vm(recorded_vm, profile, guest='ack', delay=0.2, options=()):
-    return recorded_vm(profile, options=['--machine', 'standard', '--guest', guest, '--guest-ack-delay', str(delay)]
-                       + list(options), cmdline=ROOT_PORTS)
+    return recorded_vm(profile, options=['--machine', 'standard', '--guest', guest, '--guest-ack-delay', str(delay)] + list(options), cmdline=ROOT_PORTS)
 
 
 def blockdev_add(profile, node, path):
     aio = ',"aio":"native"' if release(profile) >= (2, 3) else ''
-    return ('{"execute":"blockdev-add","arguments":{"node-name":"%s","file":{"driver":"file","filename":"%s"%s},'
-            '"cache":{"direct":true},"read-only":false}}\n' % (node, path, aio))
+    return (
+        '{"execute":"blockdev-add","arguments":{"node-name":"%s","file":{"driver":"file","filename":"%s"%s},'
+        '"cache":{"direct":true},"read-only":false}}\n' % (node, path, aio)
+    )
 
 
 def pci_disk_add(device_id, bus):
-    return ('{"execute":"device_add","arguments":{"id":"%s","driver":"virtio-blk-pci","drive":"%s","bus":"%s","addr":"0x0"}}\n'
-            % (device_id, device_id, bus))
+    return '{"execute":"device_add","arguments":{"id":"%s","driver":"virtio-blk-pci","drive":"%s","bus":"%s","addr":"0x0"}}\n' % (device_id, device_id, bus)
 
 
 def device_del(device_id):
@@ -64,17 +63,18 @@ def record_state(socket_path, device_id):
 def test_plug_rerun_and_unplug_acknowledged_by_the_guest(profile, recorded_vm, make_image, host_tap, playbook):
     vm = standard_vm(recorded_vm, profile)
     image, tap = make_image('disk0.img'), host_tap()
-    present = [disk(vm.socket_path, 'drive-0', path=image),
-               {NIC: {'socket': vm.socket_path, 'id': 'net-0', 'ifname': tap, 'mac': '52:54:00:12:34:56'}}]
+    present = [disk(vm.socket_path, 'drive-0', path=image), {NIC: {'socket': vm.socket_path, 'id': 'net-0', 'ifname': tap, 'mac': '52:54:00:12:34:56'}}]
     first = playbook(present)
     assert first.rc == 0, first.stdout
     assert [result['device']['bus'] for result in first.results] == ['pcie.1', 'pcie.2']
     assert first.results[0]['stratovirt']['machine'] == 'standard'
     assert mutating_received(vm.socket_path) == [
-        blockdev_add(profile, 'drive-0', image), pci_disk_add('drive-0', 'pcie.1'),
+        blockdev_add(profile, 'drive-0', image),
+        pci_disk_add('drive-0', 'pcie.1'),
         '{"execute":"netdev_add","arguments":{"id":"net-0","ifname":"%s"}}\n' % tap,
         '{"execute":"device_add","arguments":{"id":"net-0","driver":"virtio-net-pci","netdev":"net-0","bus":"pcie.2",'
-        '"addr":"0x0","mac":"52:54:00:12:34:56"}}\n']
+        '"addr":"0x0","mac":"52:54:00:12:34:56"}}\n',
+    ]
     again = playbook(present, check=True)
     assert [result['changed'] for result in again.results] == [False, False]
 
@@ -128,15 +128,17 @@ def test_failed_device_add_deletes_only_its_backend(profile, recorded_vm, make_i
     result = playbook([may_fail(disk(vm.socket_path, 'drive-0', path=image))]).results[0]
     assert result['failed'] and 'rolled back with blockdev-del' in result['msg']
     assert result['device'] is None
-    assert mutating_received(vm.socket_path) == [blockdev_add(profile, 'drive-0', image), pci_disk_add('drive-0', 'pcie.1'),
-                                                 blockdev_del('drive-0')]
+    assert mutating_received(vm.socket_path) == [blockdev_add(profile, 'drive-0', image), pci_disk_add('drive-0', 'pcie.1'), blockdev_del('drive-0')]
 
 
-@pytest.mark.parametrize('task,message', [
-    ({'bus': 'pcie.0'}, 'bus pcie.0 of disk drive-0 is not a pcie-root-port of this VM'),
-    ({'addr': '0x1'}, 'at addr 0x0 of a pcie-root-port only'),
-    ({'bus': 'pcie.9'}, 'its root ports: pcie.1, pcie.2'),
-])
+@pytest.mark.parametrize(
+    'task,message',
+    [
+        ({'bus': 'pcie.0'}, 'bus pcie.0 of disk drive-0 is not a pcie-root-port of this VM'),
+        ({'addr': '0x1'}, 'at addr 0x0 of a pcie-root-port only'),
+        ({'bus': 'pcie.9'}, 'its root ports: pcie.1, pcie.2'),
+    ],
+)
 def test_refused_places_send_nothing(task, message, recorded_vm, make_image, playbook):
     vm = standard_vm(recorded_vm, '2.1.0')
     result = playbook([may_fail(disk(vm.socket_path, 'drive-0', path=make_image('disk0.img'), **task))]).results[0]
@@ -147,8 +149,7 @@ def test_refused_places_send_nothing(task, message, recorded_vm, make_image, pla
 @pytest.mark.parametrize('profile', PROFILES)
 def test_info_on_a_standard_vm(profile, recorded_vm, make_image, playbook):
     vm = standard_vm(recorded_vm, profile)
-    run = playbook([{INFO: {'socket': vm.socket_path}}, disk(vm.socket_path, 'drive-0', path=make_image('disk0.img')),
-                    {INFO: {'socket': vm.socket_path}}])
+    run = playbook([{INFO: {'socket': vm.socket_path}}, disk(vm.socket_path, 'drive-0', path=make_image('disk0.img')), {INFO: {'socket': vm.socket_path}}])
     before, after = run.results[0], run.results[2]
     assert before['free'] == {'root_ports': ['pcie.1', 'pcie.2']} and before['devices'] == []
     assert after['free'] == {'root_ports': ['pcie.2']}
@@ -160,11 +161,14 @@ def test_25_nic_unplug_keeps_the_tap_which_is_then_refused(recorded_vm, host_tap
     vm = standard_vm(recorded_vm, '2.5.0')
     tap = host_tap()
     nic = {NIC: {'socket': vm.socket_path, 'id': 'net-0', 'ifname': tap}}
-    run = playbook([nic, {NIC: {'socket': vm.socket_path, 'id': 'net-0', 'state': 'absent'}},
-                    may_fail({NIC: {'socket': vm.socket_path, 'id': 'net-1', 'ifname': tap}})])
+    run = playbook(
+        [nic, {NIC: {'socket': vm.socket_path, 'id': 'net-0', 'state': 'absent'}}, may_fail({NIC: {'socket': vm.socket_path, 'id': 'net-1', 'ifname': tap}})]
+    )
     unplugged, again = run.results[1], run.results[2]
     assert unplugged['changed'] and 'keeps its tap %s open' % tap in json.dumps(unplugged.get('warnings'))
-    assert mutating_received(vm.socket_path)[-2:] == ['{"execute":"device_del","arguments":{"id":"net-0"}}\n',
-                                                      '{"execute":"netdev_del","arguments":{"id":"net-0"}}\n']
+    assert mutating_received(vm.socket_path)[-2:] == [
+        '{"execute":"device_del","arguments":{"id":"net-0"}}\n',
+        '{"execute":"netdev_del","arguments":{"id":"net-0"}}\n',
+    ]
     assert again['failed'] and 'is still held by this VM after NIC net-0 was unplugged' in again['msg']
     assert len(mutating_received(vm.socket_path)) == 4, 'the refused plug sent nothing'

@@ -35,8 +35,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 TRANSCRIPTS = os.path.join(HERE, '..', 'fixtures', 'transcripts')
 DEFAULT_TRANSCRIPT = os.path.join(TRANSCRIPTS, 'stratovirt-2.1.0-microvm.jsonl')
-PACE = 0.02                 # StratoVirt throttles past 100 reads a second; the recording paced likewise
-QUIET_WAIT = 0.4            # how long "nothing within timeout" is watched
+PACE = 0.02  # StratoVirt throttles past 100 reads a second; the recording paced likewise
+QUIET_WAIT = 0.4  # how long "nothing within timeout" is watched
 REPLY_WAIT = 3.0
 LISTEN_CAP = float(os.environ.get('STRATOVIRT_REPLAY_LISTEN', '1'))
 LISTENING = re.compile(r'kept listening for (\d+) s')
@@ -46,8 +46,7 @@ EXCEPTIONS = {
     140: 'VM 4 ran with RUST_BACKTRACE=1, a launch mistake (tests/fixtures/transcripts/README.md); not behaviour to simulate',
     141: 'VM 4 ran with RUST_BACKTRACE=1, a launch mistake (tests/fixtures/transcripts/README.md); not behaviour to simulate',
     142: 'VM 4 ran with RUST_BACKTRACE=1, a launch mistake (tests/fixtures/transcripts/README.md); not behaviour to simulate',
-    129: 'the burst of connect/close probes before it is a race that real StratoVirt lost in 1 of 2 such runs; '
-         'c4 is replayed without the probes',
+    129: 'the burst of connect/close probes before it is a race that real StratoVirt lost in 1 of 2 such runs; c4 is replayed without the probes',
 }
 # The recording leaves earlier clients open where a new one is greeted at once; since StratoVirt greets only
 # when the previous client has gone, those clients had closed (between sections) before these records.
@@ -56,34 +55,60 @@ NOT_REPLAYED = (140, 141, 142)
 
 # -- standard VMs (launch lines from tests/fixtures/transcripts/README.md and the records' sections) --------------------------
 
-STANDARD_BASE = ['-name', 'vm1', '-machine', 'q35', '-smp', '1', '-m', '512',
-                 '-drive', 'file=/srv/vm/OVMF_CODE.fd,if=pflash,unit=0,readonly=true',
-                 '-drive', 'file=/srv/vm/OVMF_VARS.fd,if=pflash,unit=1',
-                 '-device', 'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3',
-                 '-device', 'pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x4',
-                 '-drive', 'file=/srv/vm/disk3.img,id=rootfs,readonly=off,direct=off']
+STANDARD_BASE = [
+    '-name',
+    'vm1',
+    '-machine',
+    'q35',
+    '-smp',
+    '1',
+    '-m',
+    '512',
+    '-drive',
+    'file=/srv/vm/OVMF_CODE.fd,if=pflash,unit=0,readonly=true',
+    '-drive',
+    'file=/srv/vm/OVMF_VARS.fd,if=pflash,unit=1',
+    '-device',
+    'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3',
+    '-device',
+    'pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x4',
+    '-drive',
+    'file=/srv/vm/disk3.img,id=rootfs,readonly=off,direct=off',
+]
 # 2.1.0 VM 3: which images backed its two cold drives is not recorded; any free ones do (2.1.0 opens them at plug).
-COLD_PAIR_21 = ['-global', 'pcie-root-port.fast-unplug=1',
-                '-drive', 'file=/srv/vm/disk4.img,id=cold-drv-1,readonly=off,direct=off',
-                '-device', 'virtio-blk-pci,drive=cold-drv-1,id=cold-blk-1,bus=pcie.1,addr=0x0',
-                '-drive', 'file=/srv/vm/disk5.img,id=cold-drv-0,readonly=off,direct=off',
-                '-device', 'virtio-blk-pci,drive=cold-drv-0,id=cold-blk-0,bus=pcie.0,addr=0x5']
-COLD_AT_DEVFN8_25 = ['-drive', 'file=/srv/vm/disk4.img,id=cold-drv-a1,readonly=off,direct=off',
-                     '-device', 'virtio-blk-pci,drive=cold-drv-a1,id=cold-blk-a1,bus=pcie.1,addr=0x1']
+COLD_PAIR_21 = [
+    '-global',
+    'pcie-root-port.fast-unplug=1',
+    '-drive',
+    'file=/srv/vm/disk4.img,id=cold-drv-1,readonly=off,direct=off',
+    '-device',
+    'virtio-blk-pci,drive=cold-drv-1,id=cold-blk-1,bus=pcie.1,addr=0x0',
+    '-drive',
+    'file=/srv/vm/disk5.img,id=cold-drv-0,readonly=off,direct=off',
+    '-device',
+    'virtio-blk-pci,drive=cold-drv-0,id=cold-blk-0,bus=pcie.0,addr=0x5',
+]
+COLD_AT_DEVFN8_25 = [
+    '-drive',
+    'file=/srv/vm/disk4.img,id=cold-drv-a1,readonly=off,direct=off',
+    '-device',
+    'virtio-blk-pci,drive=cold-drv-a1,id=cold-blk-a1,bus=pcie.1,addr=0x1',
+]
 # The pciehp-like guest powered slots off "within milliseconds".
 ACK_DELAY = '0.005'
 
 
 class Plan(NamedTuple):
     """How to replay one transcript."""
+
     profile: str
     machine: str
     exceptions: Dict[int, str]
     implied_close_before: Dict[int, List[str]]
     not_replayed: Tuple[int, ...]
-    taps: Dict[str, str]                  # recorded tap name -> prefix of this machine's stand-in
-    persistent_taps: Tuple[str, ...]      # recorded taps that existed on the host beforehand
-    launches: Dict[int, Tuple[List[str], List[str]]]   # VM number -> (simulator options, command line)
+    taps: Dict[str, str]  # recorded tap name -> prefix of this machine's stand-in
+    persistent_taps: Tuple[str, ...]  # recorded taps that existed on the host beforehand
+    launches: Dict[int, Tuple[List[str], List[str]]]  # VM number -> (simulator options, command line)
 
 
 def _standard(guest: str, extra: Optional[List[str]] = None) -> Tuple[List[str], List[str]]:
@@ -91,16 +116,30 @@ def _standard(guest: str, extra: Optional[List[str]] = None) -> Tuple[List[str],
 
 
 PLANS = {
-    ('2.1.0', 'microvm'): Plan('2.1.0', 'microvm', EXCEPTIONS, IMPLIED_CLOSE_BEFORE, NOT_REPLAYED,
-                               {'svnotap9': 'svrn', 'tap0': 'svrp'}, ('tap0',), {}),
+    ('2.1.0', 'microvm'): Plan('2.1.0', 'microvm', EXCEPTIONS, IMPLIED_CLOSE_BEFORE, NOT_REPLAYED, {'svnotap9': 'svrn', 'tap0': 'svrp'}, ('tap0',), {}),
     ('2.5.0', 'microvm'): Plan('2.5.0', 'microvm', {}, {}, (), {'tap0': 'svru'}, ('tap0',), {}),
     # VMs 1-3: the firmware had stopped, nobody answers the attention button; VM 4: the pciehp-like guest.
-    ('2.1.0', 'standard'): Plan('2.1.0', 'standard', {}, {}, (), {'tap1': 'svrs'}, ('tap1',), {
-        1: _standard('deaf'), 2: _standard('deaf'), 3: _standard('deaf', COLD_PAIR_21), 4: _standard('ack')}),
+    ('2.1.0', 'standard'): Plan(
+        '2.1.0',
+        'standard',
+        {},
+        {},
+        (),
+        {'tap1': 'svrs'},
+        ('tap1',),
+        {1: _standard('deaf'), 2: _standard('deaf'), 3: _standard('deaf', COLD_PAIR_21), 4: _standard('ack')},
+    ),
     # VMs 1, 2 and 5: no guest; VM 3: the pciehp-like guest; VM 4: the guest that only blinks the indicator.
-    ('2.5.0', 'standard'): Plan('2.5.0', 'standard', {}, {}, (), {'tap25': 'svrt'}, ('tap25',), {
-        1: _standard('deaf'), 2: _standard('deaf'), 3: _standard('ack'), 4: _standard('blink'),
-        5: _standard('deaf', COLD_AT_DEVFN8_25)}),
+    ('2.5.0', 'standard'): Plan(
+        '2.5.0',
+        'standard',
+        {},
+        {},
+        (),
+        {'tap25': 'svrt'},
+        ('tap25',),
+        {1: _standard('deaf'), 2: _standard('deaf'), 3: _standard('ack'), 4: _standard('blink'), 5: _standard('deaf', COLD_AT_DEVFN8_25)},
+    ),
 }
 
 
@@ -123,8 +162,11 @@ def exceptions_of(plan: Plan, records: List[dict]) -> Dict[int, str]:
     for index, record in enumerate(records):
         seconds = listen_seconds(record)
         if seconds is not None and seconds > LISTEN_CAP and index not in listed:
-            listed[index] = ('its reader listened %d s for anything more; the replay listens %g s '
-                             '(STRATOVIRT_REPLAY_LISTEN=%d replays it faithfully)' % (seconds, LISTEN_CAP, seconds))
+            listed[index] = 'its reader listened %d s for anything more; the replay listens %g s (STRATOVIRT_REPLAY_LISTEN=%d replays it faithfully)' % (
+                seconds,
+                LISTEN_CAP,
+                seconds,
+            )
     return listed
 
 

@@ -20,8 +20,7 @@ def results():
 
 def test_replay_is_identical_but_for_listed_exceptions(results, figures):
     figures(replay.figure(results))
-    unexpected = ['record %d: %s' % (result.index, result.detail) for result in results
-                  if not result.identical and result.index not in replay.EXCEPTIONS]
+    unexpected = ['record %d: %s' % (result.index, result.detail) for result in results if not result.identical and result.index not in replay.EXCEPTIONS]
     assert not unexpected, '\n'.join(unexpected)
     assert len(results) == 179
 
@@ -56,8 +55,11 @@ def test_recording_replays_identical_but_for_listed_exceptions(recording, figure
 
 
 def test_listening_longer_than_the_cap_is_listed():
-    records = [{'note': 'the reader kept listening for 20 s after sending'}, {'note': 'the reader kept listening for 1 s'},
-               {'note': 'guest serial after this step: (no new lines)'}]
+    records = [
+        {'note': 'the reader kept listening for 20 s after sending'},
+        {'note': 'the reader kept listening for 1 s'},
+        {'note': 'guest serial after this step: (no new lines)'},
+    ]
     plan = replay.plan_for('stratovirt-2.5.0-standard.jsonl')
     listed = replay.exceptions_of(plan, records)
     assert list(listed) == ([0] if replay.LISTEN_CAP < 20 else [])

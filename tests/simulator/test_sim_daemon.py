@@ -15,8 +15,7 @@ from stratovirt_sim.control import SIMULATOR
 
 
 def simulator(*args):
-    return subprocess.run([sys.executable, SIMULATOR] + list(args), capture_output=True, text=True, timeout=30,
-                          check=False)
+    return subprocess.run([sys.executable, SIMULATOR] + list(args), capture_output=True, text=True, timeout=30, check=False)
 
 
 def greeting(path):
@@ -43,8 +42,7 @@ def daemon_paths(tmp_path):
 
 def test_daemon_returns_once_the_socket_listens_and_stop_once_it_has_gone(daemon_paths):
     sock, pidfile = daemon_paths
-    started = simulator('--daemon', '--socket', sock, '--pidfile', pidfile, '--profile', '2.5.0', '--machine', 'standard',
-                        '--root-ports', '2')
+    started = simulator('--daemon', '--socket', sock, '--pidfile', pidfile, '--profile', '2.5.0', '--machine', 'standard', '--root-ports', '2')
     assert started.returncode == 0, started.stderr
     pid = int(started.stdout.split()[1])
     assert started.stdout == 'ready %d\n' % pid
@@ -67,8 +65,7 @@ def test_daemon_returns_once_the_socket_listens_and_stop_once_it_has_gone(daemon
 
 def test_a_simulator_that_cannot_start_fails_with_its_log(daemon_paths):
     sock, pidfile = daemon_paths
-    failed = simulator('--daemon', '--socket', sock, '--pidfile', pidfile, '--',
-                       '-device', 'virtio-blk-device,drive=nope,id=x')
+    failed = simulator('--daemon', '--socket', sock, '--pidfile', pidfile, '--', '-device', 'virtio-blk-device,drive=nope,id=x')
     assert failed.returncode == 1
     assert 'exited before it listened' in failed.stderr
     assert 'names no known -drive' in failed.stderr

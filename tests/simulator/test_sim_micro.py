@@ -88,15 +88,17 @@ def error(desc):
 
 # -- 2.5.0 dialect ---------------------------------------------------------
 
+
 def test_25_greeting_and_aio_rule(start_vm, make_image):
     vm = start_vm('2.5.0')
     qmp = Raw(vm.socket_path)
-    assert qmp.greeting == (b'{"QMP":{"version":{"qemu":{"micro":1,"minor":0,"major":5},'
-                            b'"package":"StratoVirt-2.5.0"},"capabilities":[]}}\r\n')
+    assert qmp.greeting == (b'{"QMP":{"version":{"qemu":{"micro":1,"minor":0,"major":5},"package":"StratoVirt-2.5.0"},"capabilities":[]}}\r\n')
     assert qmp.reply('blockdev-add', blockdev('drive-1', make_image('d1.img'), direct=True)) == error(
-        'Invalid parameter \'aio\' for \'low performance expected when use sync io with "direct" on\'')
+        'Invalid parameter \'aio\' for \'low performance expected when use sync io with "direct" on\''
+    )
     assert qmp.reply('blockdev-add', blockdev('drive-1', make_image('d1.img'), direct=False, aio='native')) == error(
-        'Invalid parameter \'aio\' for \'native aio type should be used with "direct" on\'')
+        'Invalid parameter \'aio\' for \'native aio type should be used with "direct" on\''
+    )
     assert qmp.reply('blockdev-add', blockdev('drive-2', make_image('d2.img'), direct=True, aio='native')) == {'return': {}}
     assert qmp.reply('blockdev-add', blockdev('drive-0', make_image('d0.img'))) == {'return': {}}
 
@@ -106,8 +108,7 @@ def test_25_drive_and_chardev_required_and_reply_before_event(start_vm, make_ima
     qmp = Raw(vm.socket_path)
     qmp.reply('blockdev-add', blockdev('drive-0', make_image()))
     assert qmp.reply('device_add', {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x1'}) == error('No drive set')
-    assert qmp.reply('device_add', {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x1', 'drive': 'drive-0'}) == \
-        {'return': {}}
+    assert qmp.reply('device_add', {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x1', 'drive': 'drive-0'}) == {'return': {}}
     qmp.send('device_del', {'id': 'drive-0'})
     assert json.loads(qmp.line()) == {'return': {}}
     assert json.loads(qmp.line())['data'] == {'device': 'drive-0', 'path': 'drive-0'}
@@ -121,8 +122,7 @@ def test_25_nic_unplug_keeps_the_tap(start_vm, host_tap):
     qmp = Raw(vm.socket_path)
     tap = host_tap()
     assert qmp.reply('netdev_add', {'id': 'net-0', 'ifname': tap}) == {'return': {}}
-    assert qmp.reply('device_add', {'id': 'net-0', 'driver': 'virtio-net-mmio', 'addr': '0x0', 'chardev': 'net-0'}) == \
-        {'return': {}}
+    assert qmp.reply('device_add', {'id': 'net-0', 'driver': 'virtio-net-mmio', 'addr': '0x0', 'chardev': 'net-0'}) == {'return': {}}
     assert held_taps(vm.pid) == [tap]
     assert qmp.cmd('device_del', {'id': 'net-0'}) == [error('net-0: failed to update config.')]
     assert held_taps(vm.pid) == [tap]
@@ -134,12 +134,13 @@ def test_25_strict_addr_and_type_mismatch_is_an_error(start_vm, make_image):
     vm = start_vm('2.5.0')
     qmp = Raw(vm.socket_path)
     qmp.reply('blockdev-add', blockdev('drive-0', make_image()))
-    assert qmp.reply('device_add', {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': 'zz', 'drive': 'd'}) == \
-        error('Invalid addr for device drive-0')
-    assert qmp.reply('device_add', {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x4', 'drive': 'd'}) == \
-        error('A maximum of block 4 replaceable devices are supported.')
-    assert qmp.reply('device_add', {'id': 'drive-0', 'driver': 'virtio-net-mmio', 'addr': '0x0', 'chardev': 'c'}) == \
-        error('The device type is net, but the target config is not for this type.')
+    assert qmp.reply('device_add', {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': 'zz', 'drive': 'd'}) == error('Invalid addr for device drive-0')
+    assert qmp.reply('device_add', {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x4', 'drive': 'd'}) == error(
+        'A maximum of block 4 replaceable devices are supported.'
+    )
+    assert qmp.reply('device_add', {'id': 'drive-0', 'driver': 'virtio-net-mmio', 'addr': '0x0', 'chardev': 'c'}) == error(
+        'The device type is net, but the target config is not for this type.'
+    )
     assert vm.alive()
 
 
@@ -150,16 +151,16 @@ def test_25_image_open_and_locked_at_blockdev_add(start_vm, make_image):
     assert qmp.reply('blockdev-add', blockdev('drive-0', image)) == {'return': {}}
     assert image in open_paths(first.pid)
     assert qmp.reply('blockdev-add', blockdev('drive-1', image)) == error(
-        'Failed to add drive %s, file can only be shared with read_only. Is it used more than once or another process '
-        'using the same file?' % image)
+        'Failed to add drive %s, file can only be shared with read_only. Is it used more than once or another process using the same file?' % image
+    )
     other = Raw(start_vm('2.5.0').socket_path)
-    assert other.reply('blockdev-add', blockdev('drive-0', image))['error']['desc'].startswith(
-        'Failed to get write lock on file: %s.' % image)
+    assert other.reply('blockdev-add', blockdev('drive-0', image))['error']['desc'].startswith('Failed to get write lock on file: %s.' % image)
     qmp.cmd('device_del', {'id': 'drive-0'})
     assert image not in open_paths(first.pid)
 
 
 # -- host resources on 2.1.0 -----------------------------------------------
+
 
 def test_21_image_opened_at_device_add_and_closed_at_device_del(start_vm, make_image):
     vm = start_vm('2.1.0')
@@ -193,26 +194,23 @@ def test_21_unusable_tap_fails_update_and_keeps_the_slot(start_vm, host_tap):
     holder.reply('device_add', {'id': 'n', 'driver': 'virtio-net-mmio', 'addr': '0x0'})
     qmp = Raw(start_vm('2.1.0').socket_path)
     qmp.reply('netdev_add', {'id': 'net-0', 'ifname': tap})
-    assert qmp.reply('device_add', {'id': 'net-0', 'driver': 'virtio-net-mmio', 'addr': '0x0'}) == \
-        error('net-0: failed to update config.')
+    assert qmp.reply('device_add', {'id': 'net-0', 'driver': 'virtio-net-mmio', 'addr': '0x0'}) == error('net-0: failed to update config.')
     qmp.reply('netdev_add', {'id': 'net-1', 'ifname': 'x'})
-    assert qmp.reply('device_add', {'id': 'net-1', 'driver': 'virtio-net-mmio', 'addr': '0x0'}) == \
-        error('The slot 0 is occupied already.')
+    assert qmp.reply('device_add', {'id': 'net-1', 'driver': 'virtio-net-mmio', 'addr': '0x0'}) == error('The slot 0 is occupied already.')
 
 
 def test_cold_plugged_devices_take_slots_and_backends(start_vm, make_image):
     rootfs = make_image('rootfs.img')
-    vm = start_vm('2.1.0', cmdline=['-drive', 'file=%s,id=rootfs,readonly=off,direct=off' % rootfs,
-                                    '-device', 'virtio-blk-device,drive=rootfs,id=rootfs'])
+    vm = start_vm('2.1.0', cmdline=['-drive', 'file=%s,id=rootfs,readonly=off,direct=off' % rootfs, '-device', 'virtio-blk-device,drive=rootfs,id=rootfs'])
     assert rootfs in open_paths(vm.pid)
     qmp = Raw(vm.socket_path)
     qmp.reply('blockdev-add', blockdev('drive-0', make_image()))
-    assert qmp.reply('device_add', {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x0'}) == \
-        error('The slot 0 is occupied already.')
+    assert qmp.reply('device_add', {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x0'}) == error('The slot 0 is occupied already.')
     assert qmp.reply('blockdev-add', blockdev('rootfs', make_image('x.img'))) == error('rootfs is already registered.')
 
 
 # -- crash modes -----------------------------------------------------------
+
 
 @pytest.mark.parametrize('backend,driver', [('blk', 'virtio-net-mmio'), ('net', 'virtio-blk-mmio')])
 def test_21_type_mismatch_kills_the_vm(start_vm, make_image, backend, driver):
@@ -241,6 +239,7 @@ def test_quit_replies_then_shuts_down(start_vm):
 
 
 # -- framing and limits ----------------------------------------------------
+
 
 def test_serde_errors_end_in_newline_only_on_21_and_crlf_on_25(start_vm):
     old = Raw(start_vm('2.1.0').socket_path)

@@ -2,25 +2,27 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Tests for sim_serde: recorded StratoVirt serde error texts and valid decodes."""
 
-
 import pytest
 
 from stratovirt_sim.serde import COMMANDS, Decoded, SerdeError, decode_command
 
-NAMES_21 = ("`qmp_capabilities`, `quit`, `stop`, `cont`, `device_add`, `device_del`, `netdev_add`, `netdev_del`, "
-            "`query-hotpluggable-cpus`, `query-cpus`, `query-status`, `getfd`, `blockdev-add`, `blockdev-del`, "
-            "`balloon`, `query-balloon`, `migrate`, `query-migrate`, `query-version`, `query-commands`, "
-            "`query-target`, `query-kvm`, `query-machines`, `query-events`, `qom-list-types`, "
-            "`device-list-properties`, `block-commit`, `query-tpm-models`, `query-tpm-types`, "
-            "`query-command-line-options`, `query-migrate-capabilities`, `query-qmp-schema`, "
-            "`query-sev-capabilities`, `query-chardev`, `qom-list`, `qom_get`, `query-block`, "
-            "`query-named-block-nodes`, `query-blockstats`, `query-gic-capabilities`, `query-iothreads`")
+NAMES_21 = (
+    "`qmp_capabilities`, `quit`, `stop`, `cont`, `device_add`, `device_del`, `netdev_add`, `netdev_del`, "
+    "`query-hotpluggable-cpus`, `query-cpus`, `query-status`, `getfd`, `blockdev-add`, `blockdev-del`, "
+    "`balloon`, `query-balloon`, `migrate`, `query-migrate`, `query-version`, `query-commands`, "
+    "`query-target`, `query-kvm`, `query-machines`, `query-events`, `qom-list-types`, "
+    "`device-list-properties`, `block-commit`, `query-tpm-models`, `query-tpm-types`, "
+    "`query-command-line-options`, `query-migrate-capabilities`, `query-qmp-schema`, "
+    "`query-sev-capabilities`, `query-chardev`, `qom-list`, `qom_get`, `query-block`, "
+    "`query-named-block-nodes`, `query-blockstats`, `query-gic-capabilities`, `query-iothreads`"
+)
 
-DEVICE_ADD_FIELDS_21 = ("`id`, `driver`, `addr`, `lun`, `drive`, `romfile`, `share-rw`, `bus`, `mac`, `netdev`, "
-                        "`disable-modern`, `mq`, `vectors`, `serial`, `iothread`, `multifunction`, `host`")
+DEVICE_ADD_FIELDS_21 = (
+    "`id`, `driver`, `addr`, `lun`, `drive`, `romfile`, `share-rw`, `bus`, `mac`, `netdev`, "
+    "`disable-modern`, `mq`, `vectors`, `serial`, `iothread`, `multifunction`, `host`"
+)
 
-NETDEV_FIELDS_25 = ("`id`, `ifname`, `fd`, `fds`, `dnssearch`, `type`, `vhost`, `vhostfd`, `vhostfds`, "
-                    "`downscript`, `script`, `queues`, `chardev`, `macnat`")
+NETDEV_FIELDS_25 = "`id`, `ifname`, `fd`, `fds`, `dnssearch`, `type`, `vhost`, `vhostfd`, `vhostfds`, `downscript`, `script`, `queues`, `chardev`, `macnat`"
 
 AIO_VARIANTS = "`Off`, `off`, `Native`, `native`, `IoUring`, `iouring`, `Threads`, `threads`"
 
@@ -42,10 +44,11 @@ RECORDED_21 = [
     ('{"execute":"query-status"}\n{"execute":"query-cpus"}', "trailing characters at line 2 column 1"),
     ('{"execute":"query-', "EOF while parsing a string at line 1 column 18"),
     ('status"}', "expected value at line 1 column 1"),
-    ('{"execute":"no-such-command"}',
-     "unknown variant `no-such-command`, expected one of " + NAMES_21 + " at line 1 column 28"),
-    ('{"execute":"device_add","arguments":{"id":"x","driver":"virtio-blk-mmio","addr":"0x1","bogus":1}}',
-     "unknown field `bogus`, expected one of " + DEVICE_ADD_FIELDS_21),
+    ('{"execute":"no-such-command"}', "unknown variant `no-such-command`, expected one of " + NAMES_21 + " at line 1 column 28"),
+    (
+        '{"execute":"device_add","arguments":{"id":"x","driver":"virtio-blk-mmio","addr":"0x1","bogus":1}}',
+        "unknown field `bogus`, expected one of " + DEVICE_ADD_FIELDS_21,
+    ),
     ('{"execute":"blockdev-add","arguments":{"node-name":"drive-z"}}', "missing field `file`"),
     (_blockdev('{"driver":"file","filename":"/x","aio":"native"}'), "unknown field `aio`, expected `driver` or `filename`"),
 ]
@@ -63,8 +66,7 @@ RECORDED_25 = [
     (_device_add('"multifunction":"on"'), 'invalid type: string "on", expected a boolean'),
     ('{"execute":"query-status","id":7}', "invalid type: integer `7`, expected a string"),
     ('{"execute":"netdev_add","arguments":{"id":"n","mac":"x"}}', "unknown field `mac`, expected one of " + NETDEV_FIELDS_25),
-    (_blockdev('{"driver":"file","filename":"/x","aio":"io_uring"}'),
-     "unknown variant `io_uring`, expected one of " + AIO_VARIANTS),
+    (_blockdev('{"driver":"file","filename":"/x","aio":"io_uring"}'), "unknown variant `io_uring`, expected one of " + AIO_VARIANTS),
 ]
 
 # Derived from serde_json / serde sources (both profiles).
@@ -136,10 +138,13 @@ def test_recorded_head(text, desc):
     assert info.value.desc == desc
 
 
-@pytest.mark.parametrize("profile,desc", [
-    ("2.1.0", "invalid type: integer `70000`, expected a string"),   # queues is a string up to 2.1.0
-    ("2.5.0", "invalid value: integer `70000`, expected u16"),
-])
+@pytest.mark.parametrize(
+    "profile,desc",
+    [
+        ("2.1.0", "invalid type: integer `70000`, expected a string"),  # queues is a string up to 2.1.0
+        ("2.5.0", "invalid value: integer `70000`, expected u16"),
+    ],
+)
 def test_netdev_add_queues_type_by_release(profile, desc):
     with pytest.raises(SerdeError) as info:
         decode_command('{"execute":"netdev_add","arguments":{"id":"n","queues":70000}}', profile)
@@ -201,29 +206,31 @@ def test_commands_lists():
 
 
 @pytest.mark.parametrize("profile", ["2.1.0", "2.5.0"])
-@pytest.mark.parametrize("text,expected", [
-    ('{"execute":"device_add","arguments":{"id":"drive-0","driver":"virtio-blk-mmio","addr":"0x1"}}',
-     Decoded("device_add", {"id": "drive-0", "driver": "virtio-blk-mmio", "addr": "0x1"}, None)),
-    ('{"execute":"qmp_capabilities"}', Decoded("qmp_capabilities", None, None)),
-    ('{"execute":"qom-list","arguments":{"path":"/machine"}}', Decoded("qom-list", {"path": "/machine"}, None)),
-    ('{"execute":"query-status"}', Decoded("query-status", None, None)),
-    ('{"execute":"query-version","arguments":{"x":[1,{"y":null}]},"id":"abc"}',
-     Decoded("query-version", {"x": [1, {"y": None}]}, "abc")),
-    ('{"id":null,"execute":"quit","arguments":{}}', Decoded("quit", {}, None)),
-    (' {\n "execute" : "stop" \n} ', Decoded("stop", None, None)),
-    ('{"execute":"blockdev-add","arguments":{"node-name":"d","file":{"driver":"file","filename":"/x"},'
-     '"cache":{"direct":true},"read-only":false}}',
-     Decoded("blockdev-add", {"node-name": "d", "file": {"driver": "file", "filename": "/x"},
-                              "cache": {"direct": True}, "read-only": False}, None)),
-    ('{"execute":"netdev_add","arguments":{"id":"net-0","ifname":"tap0"}}',
-     Decoded("netdev_add", {"id": "net-0", "ifname": "tap0"}, None)),
-    ('{"execute":"getfd","arguments":{"fdname":"fd1"}}', Decoded("getfd", {"fdname": "fd1"}, None)),
-    ('{"execute":"balloon","arguments":{"value":589934492}}', Decoded("balloon", {"value": 589934492}, None)),
-    ('{"execute":"migrate","arguments":{"uri":"tcp:0:4446","extra":1}}',
-     Decoded("migrate", {"uri": "tcp:0:4446", "extra": 1}, None)),
-    ('["query-kvm"]', Decoded("query-kvm", None, None)),
-    ('{"execute":"device_del","arguments":{"id":"\\ud83d\\ude00"}}', Decoded("device_del", {"id": "\U0001f600"}, None)),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        (
+            '{"execute":"device_add","arguments":{"id":"drive-0","driver":"virtio-blk-mmio","addr":"0x1"}}',
+            Decoded("device_add", {"id": "drive-0", "driver": "virtio-blk-mmio", "addr": "0x1"}, None),
+        ),
+        ('{"execute":"qmp_capabilities"}', Decoded("qmp_capabilities", None, None)),
+        ('{"execute":"qom-list","arguments":{"path":"/machine"}}', Decoded("qom-list", {"path": "/machine"}, None)),
+        ('{"execute":"query-status"}', Decoded("query-status", None, None)),
+        ('{"execute":"query-version","arguments":{"x":[1,{"y":null}]},"id":"abc"}', Decoded("query-version", {"x": [1, {"y": None}]}, "abc")),
+        ('{"id":null,"execute":"quit","arguments":{}}', Decoded("quit", {}, None)),
+        (' {\n "execute" : "stop" \n} ', Decoded("stop", None, None)),
+        (
+            '{"execute":"blockdev-add","arguments":{"node-name":"d","file":{"driver":"file","filename":"/x"},"cache":{"direct":true},"read-only":false}}',
+            Decoded("blockdev-add", {"node-name": "d", "file": {"driver": "file", "filename": "/x"}, "cache": {"direct": True}, "read-only": False}, None),
+        ),
+        ('{"execute":"netdev_add","arguments":{"id":"net-0","ifname":"tap0"}}', Decoded("netdev_add", {"id": "net-0", "ifname": "tap0"}, None)),
+        ('{"execute":"getfd","arguments":{"fdname":"fd1"}}', Decoded("getfd", {"fdname": "fd1"}, None)),
+        ('{"execute":"balloon","arguments":{"value":589934492}}', Decoded("balloon", {"value": 589934492}, None)),
+        ('{"execute":"migrate","arguments":{"uri":"tcp:0:4446","extra":1}}', Decoded("migrate", {"uri": "tcp:0:4446", "extra": 1}, None)),
+        ('["query-kvm"]', Decoded("query-kvm", None, None)),
+        ('{"execute":"device_del","arguments":{"id":"\\ud83d\\ude00"}}', Decoded("device_del", {"id": "\U0001f600"}, None)),
+    ],
+)
 def test_valid(text, expected, profile):
     """Valid commands decode to their name, arguments and id."""
     assert decode_command(text, profile) == expected

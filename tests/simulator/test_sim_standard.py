@@ -16,8 +16,10 @@ from test_sim_micro import Raw, blockdev, error, held_taps, open_paths  # pylint
 
 OK = {'return': {}}
 NOT_FOUND = {'2.1.0': 'Failed to remove device: id {id} not found', '2.5.0': 'Can not find parent device from pci bus'}
-ADD_FAILED = {'2.1.0': 'Failed to add virtio pci blk: Failed to add virtio pci block device',
-              '2.5.0': 'Failed to add virtio pci blk: Failed to add virtio pci device'}
+ADD_FAILED = {
+    '2.1.0': 'Failed to add virtio pci blk: Failed to add virtio pci block device',
+    '2.5.0': 'Failed to add virtio pci blk: Failed to add virtio pci device',
+}
 
 
 def standard(start_vm, release, guest='ack', delay=0.3):
@@ -53,6 +55,7 @@ def deleted(device_id):
 
 
 # -- plug and the ack guest ------------------------------------------------
+
 
 @pytest.mark.parametrize('release', RELEASES)
 def test_plug_existed_then_ack_unplug_event_after_reply(start_vm, make_image, release):
@@ -116,7 +119,7 @@ def test_paused_guest_powers_off_only_after_cont(start_vm, make_image, release):
     qmp.reply('blockdev-add', disk('drive-1', make_image()))
     qmp.reply('device_add', blk('blk-1', 'drive-1'))
     qmp.cmd('stop')
-    quiet(qmp, 0.1)   # the STOP event of 2.5.0, after its reply
+    quiet(qmp, 0.1)  # the STOP event of 2.5.0, after its reply
     qmp.cmd('device_del', {'id': 'blk-1'})
     assert quiet(qmp, 0.4) is None
     qmp.cmd('cont')
@@ -126,19 +129,22 @@ def test_paused_guest_powers_off_only_after_cont(start_vm, make_image, release):
 
 # -- device_add errors -----------------------------------------------------
 
+
 @pytest.mark.parametrize('release', RELEASES)
 def test_device_add_errors(start_vm, make_image, host_tap, release):
     qmp = Raw(standard(start_vm, release).socket_path)
     qmp.reply('blockdev-add', disk('drive-1', make_image('d1.img')))
     qmp.reply('blockdev-add', disk('drive-2', make_image('d2.img')))
     qmp.reply('netdev_add', {'id': 'net-1', 'ifname': host_tap()})
-    assert qmp.reply('device_add', dict(blk('blk-m', 'drive-1'), driver='virtio-blk-mmio')) == \
-        error('Failed to add device: Driver virtio-blk-mmio is not support')
+    assert qmp.reply('device_add', dict(blk('blk-m', 'drive-1'), driver='virtio-blk-mmio')) == error(
+        'Failed to add device: Driver virtio-blk-mmio is not support'
+    )
     assert qmp.reply('device_add', blk('', 'drive-1')) == error('Device id is empty')
     assert qmp.reply('device_add', blk('blk-bad', 'drive-1', addr='zz')) == error('Failed to get device num or function num')
     assert qmp.reply('device_add', blk('blk-9', 'drive-1', bus='pcie.9')) == error(ADD_FAILED[release])
-    assert qmp.reply('device_add', {'id': 'blk-nb', 'driver': 'virtio-blk-pci', 'drive': 'drive-1'}) == \
-        error(ADD_FAILED[release]), 'pcie.0 0x0 is the host bridge'
+    assert qmp.reply('device_add', {'id': 'blk-nb', 'driver': 'virtio-blk-pci', 'drive': 'drive-1'}) == error(ADD_FAILED[release]), (
+        'pcie.0 0x0 is the host bridge'
+    )
     drive_missing = {'2.1.0': 'Drive not found', '2.5.0': 'No drive configured matched for blk device'}[release]
     assert qmp.reply('device_add', blk('blk-nd', 'nosuchdrive')) == error('Failed to add virtio pci blk: ' + drive_missing)
     assert qmp.reply('device_add', blk('blk-y', 'net-1')) == error('Failed to add virtio pci blk: ' + drive_missing)
@@ -205,15 +211,14 @@ def test_21_devfn_8_plugs_then_its_unplug_deadlocks_the_monitor(start_vm, make_i
 def test_25_devfn_8_hot_plug_is_refused(start_vm, make_image):
     qmp = Raw(standard(start_vm, '2.5.0').socket_path)
     qmp.reply('blockdev-add', disk('drive-2', make_image()))
-    assert qmp.reply('device_add', blk('blk-a1', 'drive-2', addr='0x1')) == \
-        error('Failed to plug device: HotPlug is not supported for device with devfn 8')
+    assert qmp.reply('device_add', blk('blk-a1', 'drive-2', addr='0x1')) == error('Failed to plug device: HotPlug is not supported for device with devfn 8')
     assert qmp.reply('device_del', {'id': 'blk-a1'}) == error('Can not find parent device from pci bus')
-    assert qmp.reply('device_add', blk('blk-f1', 'drive-2', addr='0x0.0x1')) == \
-        error('Failed to plug device: HotPlug is not supported for device with devfn 1')
+    assert qmp.reply('device_add', blk('blk-f1', 'drive-2', addr='0x0.0x1')) == error('Failed to plug device: HotPlug is not supported for device with devfn 1')
     assert qmp.reply('query-status')['return']['status'] == 'running'
 
 
 # -- backends --------------------------------------------------------------
+
 
 @pytest.mark.parametrize('release', RELEASES)
 def test_backends_outlive_devices_and_go_while_attached(start_vm, make_image, host_tap, release):
@@ -234,9 +239,10 @@ def test_backends_outlive_devices_and_go_while_attached(start_vm, make_image, ho
     assert qmp.reply('query-block') == {'return': []}
 
 
-@pytest.mark.parametrize('release,missing', [
-    ('2.1.0', 'Drive File is not a regular File.'),
-    ('2.5.0', 'Failed to get metadata of file {path}: No such file or directory (os error 2).')])
+@pytest.mark.parametrize(
+    'release,missing',
+    [('2.1.0', 'Drive File is not a regular File.'), ('2.5.0', 'Failed to get metadata of file {path}: No such file or directory (os error 2).')],
+)
 def test_missing_image(start_vm, tmp_path, release, missing):
     qmp = Raw(standard(start_vm, release).socket_path)
     path = str(tmp_path / 'nosuch.img')
@@ -249,14 +255,16 @@ def test_25_image_registered_first_and_aio_rule(start_vm, make_image):
     image = make_image()
     assert qmp.reply('blockdev-add', disk('drive-1', image)) == OK
     assert qmp.reply('blockdev-add', disk('drive-1', image)) == error(
-        'Failed to add drive %s, file can only be shared with read_only. Is it used more than once or another process '
-        'using the same file?' % image)
+        'Failed to add drive %s, file can only be shared with read_only. Is it used more than once or another process using the same file?' % image
+    )
     assert qmp.reply('blockdev-add', blockdev('drive-2', make_image('d2.img'), direct=True)) == error(
-        'Invalid parameter \'aio\' for \'low performance expected when use sync io with "direct" on\'')
+        'Invalid parameter \'aio\' for \'low performance expected when use sync io with "direct" on\''
+    )
     assert qmp.reply('blockdev-add', blockdev('drive-2', make_image('d2.img'), direct=True, aio='native')) == OK
 
 
 # -- host resources --------------------------------------------------------
+
 
 def test_21_image_open_from_plug_to_removal(start_vm, make_image):
     vm = standard(start_vm, '2.1.0', delay=0.1)
@@ -308,29 +316,44 @@ def test_tap_attached_at_plug_and_released_on_21_only(start_vm, host_tap, releas
 
 # -- cold plug and the rest ------------------------------------------------
 
+
 @pytest.mark.parametrize('release', RELEASES)
 def test_cold_plugged_devices(start_vm, make_image, host_tap, release):
     tap = host_tap()
     images = [make_image(name) for name in ('d1.img', 'd0.img', 'd8.img')]
-    cmdline = ['-machine', 'q35', '-drive', 'file=/nonexistent/OVMF_CODE.fd,if=pflash,unit=0,readonly=true',
-               '-device', 'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3',
-               '-device', 'pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x4',
-               '-drive', 'file=%s,id=cold-drv-1,direct=off' % images[0],
-               '-device', 'virtio-blk-pci,drive=cold-drv-1,id=cold-blk-1,bus=pcie.1,addr=0x0',
-               '-drive', 'file=%s,id=cold-drv-0,direct=off' % images[1],
-               '-device', 'virtio-blk-pci,drive=cold-drv-0,id=cold-blk-0,bus=pcie.0,addr=0x5',
-               '-drive', 'file=%s,id=cold-drv-a1,direct=off' % images[2],
-               '-device', 'virtio-blk-pci,drive=cold-drv-a1,id=cold-blk-a1,bus=pcie.2,addr=0x1',
-               '-netdev', 'tap,id=cold-net,ifname=%s' % tap,
-               '-device', 'virtio-net-pci,netdev=cold-net,id=cold-nic,bus=pcie.2,addr=0x0,mac=52:54:00:12:34:56']
+    cmdline = [
+        '-machine',
+        'q35',
+        '-drive',
+        'file=/nonexistent/OVMF_CODE.fd,if=pflash,unit=0,readonly=true',
+        '-device',
+        'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3',
+        '-device',
+        'pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x4',
+        '-drive',
+        'file=%s,id=cold-drv-1,direct=off' % images[0],
+        '-device',
+        'virtio-blk-pci,drive=cold-drv-1,id=cold-blk-1,bus=pcie.1,addr=0x0',
+        '-drive',
+        'file=%s,id=cold-drv-0,direct=off' % images[1],
+        '-device',
+        'virtio-blk-pci,drive=cold-drv-0,id=cold-blk-0,bus=pcie.0,addr=0x5',
+        '-drive',
+        'file=%s,id=cold-drv-a1,direct=off' % images[2],
+        '-device',
+        'virtio-blk-pci,drive=cold-drv-a1,id=cold-blk-a1,bus=pcie.2,addr=0x1',
+        '-netdev',
+        'tap,id=cold-net,ifname=%s' % tap,
+        '-device',
+        'virtio-net-pci,netdev=cold-net,id=cold-nic,bus=pcie.2,addr=0x0,mac=52:54:00:12:34:56',
+    ]
     vm = start_vm(release, 'q35', ['--guest', 'deaf'], cmdline)
     qmp = Raw(vm.socket_path)
     assert held_taps(vm.pid) == [tap]
     assert set(open_paths(vm.pid)) >= set(images)
     assert qmp.reply('device_add', blk('cold-blk-1', 'cold-drv-1', bus='pcie.2')) == error('Device id cold-blk-1 existed')
     assert qmp.reply('blockdev-add', disk('cold-drv-1', make_image('d9.img'))) == error('Drive cold-drv-1 has been added')
-    assert qmp.reply('device_del', {'id': 'cold-blk-0'}) == \
-        error('No hot plug controller found for bus pcie.0 when unplug request')
+    assert qmp.reply('device_del', {'id': 'cold-blk-0'}) == error('No hot plug controller found for bus pcie.0 when unplug request')
     assert qmp.cmd('device_del', {'id': 'cold-blk-1'}) == [OK]
     if version(release) >= (2, 5):
         # A device at devfn != 0 of a root port is removed at once, with no event.
@@ -339,11 +362,14 @@ def test_cold_plugged_devices(start_vm, make_image, host_tap, release):
         assert qmp.reply('device_del', {'id': 'cold-blk-a1'}) == error('Can not find parent device from pci bus')
 
 
-@pytest.mark.parametrize('cmdline', [
-    ['-drive', 'file={image},id=d', '-device', 'pcie-root-port,id=pcie.1,bus=pcie.0,addr=0x3'],   # aio rule of 2.5.0
-    ['-drive', 'file={image},id=d,direct=off', '-device', 'virtio-blk-pci,drive=d,id=b,bus=pcie.1,addr=0x0'],  # no pcie.1
-    ['-drive', 'file={image},id=d,direct=off', '-device', 'virtio-blk-pci,drive=d,id=b,bus=pcie.0,addr=0x0'],  # host bridge
-])
+@pytest.mark.parametrize(
+    'cmdline',
+    [
+        ['-drive', 'file={image},id=d', '-device', 'pcie-root-port,id=pcie.1,bus=pcie.0,addr=0x3'],  # aio rule of 2.5.0
+        ['-drive', 'file={image},id=d,direct=off', '-device', 'virtio-blk-pci,drive=d,id=b,bus=pcie.1,addr=0x0'],  # no pcie.1
+        ['-drive', 'file={image},id=d,direct=off', '-device', 'virtio-blk-pci,drive=d,id=b,bus=pcie.0,addr=0x0'],  # host bridge
+    ],
+)
 def test_cold_plug_refuses_to_start_where_stratovirt_would(start_vm, make_image, cmdline):
     image = make_image()
     with pytest.raises(RuntimeError):
@@ -356,7 +382,7 @@ def test_status_lifecycle_and_static_replies(start_vm, release, cpus):
     assert qmp.reply('query-hotpluggable-cpus') == {'return': cpus}
     lines = qmp.cmd('stop')
     if version(release) >= (2, 5):
-        lines.append(json.loads(qmp.line()))   # 2.5.0 sends events after the reply
+        lines.append(json.loads(qmp.line()))  # 2.5.0 sends events after the reply
     assert [line.get('event') for line in lines] == (['STOP', None] if version(release) < (2, 5) else [None, 'STOP'])
     paused = qmp.reply('query-status')['return']
     assert paused == {'running': version(release) < (2, 5), 'singlestep': False, 'status': 'paused'}

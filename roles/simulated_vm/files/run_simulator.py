@@ -11,4 +11,5 @@ if __name__ == '__main__':
     # The launcher is run as a file (so that the simulator's command line reads like a VM's); its package sits beside it.
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from stratovirt_sim.cli import main  # pylint: disable=import-outside-toplevel
+
     sys.exit(main())

@@ -65,5 +65,4 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats):
         summary = {host: stats.summarize(host) for host in sorted(stats.processed)}
-        self._display.display(json.dumps({'plays': self.plays, 'stats': summary}, cls=AnsibleJSONEncoder, indent=4,
-                                         sort_keys=True))
+        self._display.display(json.dumps({'plays': self.plays, 'stats': summary}, cls=AnsibleJSONEncoder, indent=4, sort_keys=True))

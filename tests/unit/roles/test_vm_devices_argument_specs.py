@@ -44,8 +44,7 @@ def collections_root() -> str:
 @pytest.fixture(scope='module')
 def module_options():
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR='1')
-    completed = subprocess.run([ANSIBLE_DOC, '--json', MODULE], env=env, capture_output=True, text=True, timeout=120,
-                               check=False)
+    completed = subprocess.run([ANSIBLE_DOC, '--json', MODULE], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert completed.returncode == 0, completed.stderr
     return json.loads(completed.stdout)[MODULE]['doc']['options']
 
@@ -94,9 +93,16 @@ def differences(module: dict, role: dict, where: str = '', role_only=frozenset()
         module_values, role_values = _compared(module[name]), _compared(role[name])
         for key in COMPARED:
             if module_values[key] != role_values[key]:
-                found.append('%s%s: %s is %s in the module, %s in the role'
-                             % (where, name, key, 'unset' if module_values[key] is ABSENT else module_values[key],
-                                'unset' if role_values[key] is ABSENT else role_values[key]))
+                found.append(
+                    '%s%s: %s is %s in the module, %s in the role'
+                    % (
+                        where,
+                        name,
+                        key,
+                        'unset' if module_values[key] is ABSENT else module_values[key],
+                        'unset' if role_values[key] is ABSENT else role_values[key],
+                    )
+                )
         module_sub = module[name].get('suboptions') or {}
         role_sub = role[name].get('options') or {}
         if module_sub or role_sub:
@@ -113,22 +119,27 @@ def test_the_item_options_of_disks_and_nics_are_compared(module_options, role_vm
         assert module_options[name]['suboptions'] and role_vm_options[name]['options'], name
 
 
-@pytest.mark.parametrize('change, expected', [
-    (lambda vm: vm['timeout'].update(default=20.0), 'vm_devices_vms[].timeout: default is 10.0 in the module, 20.0'),
-    (lambda vm: vm['timeout'].update(default=10), 'vm_devices_vms[].timeout: default is 10.0 in the module, 10 in'),
-    (lambda vm: vm['exclusive'].pop('default'), 'vm_devices_vms[].exclusive: default is false in the module, unset'),
-    (lambda vm: vm['disks'].update(default=[]), 'vm_devices_vms[].disks: default is unset in the module, []'),
-    (lambda vm: vm['machine'].update(choices=['auto', 'micro']), 'vm_devices_vms[].machine: choices is'),
-    (lambda vm: vm['socket'].update(type='str'), 'vm_devices_vms[].socket: type is "path" in the module, "str"'),
-    (lambda vm: vm['socket'].pop('required'), 'vm_devices_vms[].socket: required is true in the module, false'),
-    (lambda vm: vm['nics'].update(elements='str'), 'vm_devices_vms[].nics: elements is "dict"'),
-    (lambda vm: vm['disks']['options']['direct'].update(default=False),
-     'vm_devices_vms[].disks[].direct: default is true in the module, false in the role'),
-    (lambda vm: vm['nics']['options']['id'].pop('required'), 'vm_devices_vms[].nics[].id: required is true'),
-    (lambda vm: vm['nics']['options'].pop('mac'), 'vm_devices_vms[].nics[].mac: a module option the role does not'),
-    (lambda vm: vm['disks']['options'].update(size={'type': 'int'}), 'vm_devices_vms[].disks[].size: a role option'),
-    (lambda vm: vm.pop('wait_timeout'), 'vm_devices_vms[].wait_timeout: a module option the role does not declare'),
-])
+@pytest.mark.parametrize(
+    'change, expected',
+    [
+        (lambda vm: vm['timeout'].update(default=20.0), 'vm_devices_vms[].timeout: default is 10.0 in the module, 20.0'),
+        (lambda vm: vm['timeout'].update(default=10), 'vm_devices_vms[].timeout: default is 10.0 in the module, 10 in'),
+        (lambda vm: vm['exclusive'].pop('default'), 'vm_devices_vms[].exclusive: default is false in the module, unset'),
+        (lambda vm: vm['disks'].update(default=[]), 'vm_devices_vms[].disks: default is unset in the module, []'),
+        (lambda vm: vm['machine'].update(choices=['auto', 'micro']), 'vm_devices_vms[].machine: choices is'),
+        (lambda vm: vm['socket'].update(type='str'), 'vm_devices_vms[].socket: type is "path" in the module, "str"'),
+        (lambda vm: vm['socket'].pop('required'), 'vm_devices_vms[].socket: required is true in the module, false'),
+        (lambda vm: vm['nics'].update(elements='str'), 'vm_devices_vms[].nics: elements is "dict"'),
+        (
+            lambda vm: vm['disks']['options']['direct'].update(default=False),
+            'vm_devices_vms[].disks[].direct: default is true in the module, false in the role',
+        ),
+        (lambda vm: vm['nics']['options']['id'].pop('required'), 'vm_devices_vms[].nics[].id: required is true'),
+        (lambda vm: vm['nics']['options'].pop('mac'), 'vm_devices_vms[].nics[].mac: a module option the role does not'),
+        (lambda vm: vm['disks']['options'].update(size={'type': 'int'}), 'vm_devices_vms[].disks[].size: a role option'),
+        (lambda vm: vm.pop('wait_timeout'), 'vm_devices_vms[].wait_timeout: a module option the role does not declare'),
+    ],
+)
 def test_a_drift_is_found(module_options, role_vm_options, change, expected):
     drifted = copy.deepcopy(role_vm_options)
     change(drifted)
@@ -156,8 +167,7 @@ def test_each_vm_of_the_fleet_module_takes_the_options_of_stratovirt_devices(mod
 
 def test_the_role_workers_default_is_the_module_default(role_options):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR='1')
-    completed = subprocess.run([ANSIBLE_DOC, '--json', FLEET_MODULE], env=env, capture_output=True, text=True, timeout=120,
-                               check=False)
+    completed = subprocess.run([ANSIBLE_DOC, '--json', FLEET_MODULE], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert completed.returncode == 0, completed.stderr
     workers = json.loads(completed.stdout)[FLEET_MODULE]['doc']['options']['workers']
     assert _compared(workers) == _compared(role_options['vm_devices_workers'])

@@ -30,7 +30,7 @@ from .standard import GUEST_MODELS, StandardVM
 
 LAUNCHER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'run_simulator.py')
 
-MACHINES = {'microvm': 'microvm', 'standard': 'standard', 'q35': 'standard'}   # q35 is StratoVirt's name of standard
+MACHINES = {'microvm': 'microvm', 'standard': 'standard', 'q35': 'standard'}  # q35 is StratoVirt's name of standard
 
 
 class Simulator:
@@ -45,9 +45,12 @@ class Simulator:
     def dispatch(self, name: str, args: dict) -> Outcome:
         vm = self.machine
         handlers = {
-            'blockdev-add': vm.blockdev_add, 'blockdev-del': vm.blockdev_del,
-            'netdev_add': vm.netdev_add, 'netdev_del': vm.netdev_del,
-            'device_add': vm.device_add, 'device_del': vm.device_del,
+            'blockdev-add': vm.blockdev_add,
+            'blockdev-del': vm.blockdev_del,
+            'netdev_add': vm.netdev_add,
+            'netdev_del': vm.netdev_del,
+            'device_add': vm.device_add,
+            'device_del': vm.device_del,
         }
         if name in handlers:
             return handlers[name](args)
@@ -74,33 +77,38 @@ def parse_args(argv):
     parser.add_argument('--socket', help='path of the QMP Unix socket to create (required but with --stop)')
     parser.add_argument('--profile', choices=sorted(PROFILES), default='2.1.0', help='StratoVirt release to play')
     parser.add_argument('--machine', choices=sorted(MACHINES), default='microvm', help='machine type (q35 = standard)')
-    parser.add_argument('--root-ports', type=int, default=0, metavar='N',
-                        help='standard VM: add root ports pcie.1 .. pcie.N (besides those of the command line)')
-    parser.add_argument('--guest', choices=GUEST_MODELS, default='ack',
-                        help='standard VM: how the guest answers an unplug request (ack, deaf, blink)')
-    parser.add_argument('--guest-ack-delay', type=float, default=0.2, metavar='SECONDS',
-                        help='standard VM, ack guest: time from device_del to the slot power-off')
+    parser.add_argument(
+        '--root-ports', type=int, default=0, metavar='N', help='standard VM: add root ports pcie.1 .. pcie.N (besides those of the command line)'
+    )
+    parser.add_argument('--guest', choices=GUEST_MODELS, default='ack', help='standard VM: how the guest answers an unplug request (ack, deaf, blink)')
+    parser.add_argument(
+        '--guest-ack-delay', type=float, default=0.2, metavar='SECONDS', help='standard VM, ack guest: time from device_del to the slot power-off'
+    )
     parser.add_argument('--pidfile', help='write the process id here once the socket listens')
-    parser.add_argument('--daemon', action='store_true',
-                        help='run in the background; return once the socket listens (needs --pidfile)')
+    parser.add_argument('--daemon', action='store_true', help='run in the background; return once the socket listens (needs --pidfile)')
     parser.add_argument('--log', help='with --daemon: where its output goes (default: PIDFILE.log)')
-    parser.add_argument('--stop', action='store_true',
-                        help='stop the simulator of --pidfile (SIGTERM, then SIGKILL) and return once it has gone')
+    parser.add_argument('--stop', action='store_true', help='stop the simulator of --pidfile (SIGTERM, then SIGKILL) and return once it has gone')
     parser.add_argument('--record', help='append every batch received and every line sent to this JSONL file')
-    parser.add_argument('--fault-drop-after', type=int, metavar='N',
-                        help='once: after N answered commands on a connection, read the next one and drop the connection unanswered')
-    parser.add_argument('--fault-drop-reply-on', metavar='COMMAND',
-                        help='once: act on the first COMMAND received, then drop the connection before its reply '
-                             '(a client killed once its command reached the VM)')
+    parser.add_argument(
+        '--fault-drop-after',
+        type=int,
+        metavar='N',
+        help='once: after N answered commands on a connection, read the next one and drop the connection unanswered',
+    )
+    parser.add_argument(
+        '--fault-drop-reply-on',
+        metavar='COMMAND',
+        help='once: act on the first COMMAND received, then drop the connection before its reply (a client killed once its command reached the VM)',
+    )
     parser.add_argument('--fault-delay', type=float, default=0.0, metavar='SECONDS', help='delay every reply')
-    parser.add_argument('--fault-withhold-event', action='append', default=[], metavar='NAME',
-                        help='never send events of this name (repeatable)')
-    parser.add_argument('--fault-fail', action='append', default=[], metavar='COMMAND[=DESC]',
-                        help='answer this command with a GenericError without acting (repeatable)')
-    parser.add_argument('--accept-delay', type=float, default=0.0, metavar='SECONDS',
-                        help='listen at once but greet clients only after this delay, like a VM still starting')
-    parser.add_argument('cmdline', nargs=argparse.REMAINDER,
-                        help='after --: StratoVirt -drive/-netdev/-device options of cold-plugged devices')
+    parser.add_argument('--fault-withhold-event', action='append', default=[], metavar='NAME', help='never send events of this name (repeatable)')
+    parser.add_argument(
+        '--fault-fail', action='append', default=[], metavar='COMMAND[=DESC]', help='answer this command with a GenericError without acting (repeatable)'
+    )
+    parser.add_argument(
+        '--accept-delay', type=float, default=0.0, metavar='SECONDS', help='listen at once but greet clients only after this delay, like a VM still starting'
+    )
+    parser.add_argument('cmdline', nargs=argparse.REMAINDER, help='after --: StratoVirt -drive/-netdev/-device options of cold-plugged devices')
     args = parser.parse_args(argv)
     if (args.daemon or args.stop) and not args.pidfile:
         parser.error('--daemon and --stop need --pidfile')
@@ -116,8 +124,14 @@ def faults_from(args) -> Faults:
     for spec in args.fault_fail:
         name, dummy, desc = spec.partition('=')
         fail_commands[name] = desc or 'injected failure'
-    return Faults(drop_after=args.fault_drop_after, delay=args.fault_delay, withhold_events=args.fault_withhold_event,
-                  fail_commands=fail_commands, accept_delay=args.accept_delay, drop_reply_on=args.fault_drop_reply_on)
+    return Faults(
+        drop_after=args.fault_drop_after,
+        delay=args.fault_delay,
+        withhold_events=args.fault_withhold_event,
+        fail_commands=fail_commands,
+        accept_delay=args.accept_delay,
+        drop_reply_on=args.fault_drop_reply_on,
+    )
 
 
 def with_root_ports_on_command_line(argv, count: int, cmdline):
@@ -135,10 +149,10 @@ def with_root_ports_on_command_line(argv, count: int, cmdline):
         if 'pcie.%d' % number not in existing:
             ports += ['-device', 'pcie-root-port,id=pcie.%d,port=0x%x,bus=pcie.0,addr=0x%x' % (number, number, 2 + number)]
     flag = argv.index('--root-ports')
-    rest = argv[:flag] + argv[flag + 2:]
+    rest = argv[:flag] + argv[flag + 2 :]
     if '--' in rest:
         split = rest.index('--')
-        return rest[:split + 1] + ports + rest[split + 1:]
+        return rest[: split + 1] + ports + rest[split + 1 :]
     return rest + ['--'] + ports
 
 

@@ -49,8 +49,12 @@ def drive_args(props: Dict[str, str]) -> dict:
     file_args = {'driver': 'file', 'filename': props.get('file', '')}
     if 'aio' in props:
         file_args['aio'] = props['aio']
-    return {'node-name': props.get('id', ''), 'file': file_args, 'cache': {'direct': _flag(props.get('direct'), True)},
-            'read-only': _flag(props.get('readonly'), False)}
+    return {
+        'node-name': props.get('id', ''),
+        'file': file_args,
+        'cache': {'direct': _flag(props.get('direct'), True)},
+        'read-only': _flag(props.get('readonly'), False),
+    }
 
 
 def iothreads_of(argv: List[str]) -> List[str]:

@@ -20,8 +20,9 @@ SIMULATOR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 class SimulatedVM:
     """One simulator process; construction does nothing, :meth:`start` launches it."""
 
-    def __init__(self, socket_path: str, profile: str = '2.1.0', machine: str = 'microvm',
-                 options: Optional[List[str]] = None, cmdline: Optional[List[str]] = None) -> None:
+    def __init__(
+        self, socket_path: str, profile: str = '2.1.0', machine: str = 'microvm', options: Optional[List[str]] = None, cmdline: Optional[List[str]] = None
+    ) -> None:
         self.socket_path = socket_path
         self.profile = profile
         self.machine = machine
@@ -33,8 +34,18 @@ class SimulatedVM:
 
     @property
     def argv(self) -> List[str]:
-        argv = [sys.executable, SIMULATOR, '--socket', self.socket_path, '--profile', self.profile,
-                '--machine', self.machine, '--pidfile', self.pidfile] + self.options
+        argv = [
+            sys.executable,
+            SIMULATOR,
+            '--socket',
+            self.socket_path,
+            '--profile',
+            self.profile,
+            '--machine',
+            self.machine,
+            '--pidfile',
+            self.pidfile,
+        ] + self.options
         # The monitor as StratoVirt's command line names it (what a listing of the host's VMs reads), unless the
         # command line given names one itself.
         monitor = [] if '-qmp' in self.cmdline else ['-qmp', qmp_option(self.socket_path)]
@@ -45,8 +56,7 @@ class SimulatedVM:
             if os.path.exists(path):
                 os.unlink(path)
         with open(self.stderr_path, 'wb') as stderr:
-            self.process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=stderr, start_new_session=True)
+            self.process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
         deadline = time.monotonic() + timeout
         while not os.path.exists(self.pidfile):
             if self.process.poll() is not None:

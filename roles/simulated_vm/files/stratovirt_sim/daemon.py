@@ -39,7 +39,7 @@ def daemonize(log_path: str) -> None:
     os.setsid()
     if os.fork():
         os._exit(0)  # pylint: disable=protected-access
-    os.set_inheritable(write_end, True)     # survives the re-exec of --root-ports
+    os.set_inheritable(write_end, True)  # survives the re-exec of --root-ports
     os.environ[READY_FD] = str(write_end)
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
     null_fd = os.open(os.devnull, os.O_RDONLY)

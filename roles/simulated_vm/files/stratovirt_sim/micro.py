@@ -30,7 +30,7 @@ class Backend:
 
     def __init__(self, backend_id: str, kind: str, args: dict) -> None:
         self.id = backend_id
-        self.kind = kind            # 'blk' or 'net'
+        self.kind = kind  # 'blk' or 'net'
         self.args = args
         self.image: Optional[ImageHandle] = None
         self.tap_fd: Optional[int] = None
@@ -77,10 +77,10 @@ def register_image(open_images, path: str, read_only: bool, direct: bool) -> Tup
     refused unless both are read-only.
     """
     for other in open_images:
-        if other is not None and os.path.realpath(other.path) == os.path.realpath(path) \
-                and not (read_only and other.read_only):
-            return None, ('Failed to add drive %s, file can only be shared with read_only. Is it used more than once '
-                          'or another process using the same file?' % path)
+        if other is not None and os.path.realpath(other.path) == os.path.realpath(path) and not (read_only and other.read_only):
+            return None, (
+                'Failed to add drive %s, file can only be shared with read_only. Is it used more than once or another process using the same file?' % path
+            )
     image = ImageHandle(path, read_only, direct)
     try:
         image.open()
@@ -90,8 +90,10 @@ def register_image(open_images, path: str, read_only: bool, direct: bool) -> Tup
         image.lock()
     except OSError as exc:
         image.close()
-        return None, ('Failed to get %s on file: %s. Is it used more than once or another process using the same file? '
-                      'Error: %s' % ('read lock' if read_only else 'write lock', path, os_error_text(exc)))
+        return None, (
+            'Failed to get %s on file: %s. Is it used more than once or another process using the same file? '
+            'Error: %s' % ('read lock' if read_only else 'write lock', path, os_error_text(exc))
+        )
     return image, None
 
 
@@ -100,8 +102,7 @@ def open_image_of(args: dict) -> ImageHandle:
 
     :raises HostError: the image cannot be opened.
     """
-    image = ImageHandle(args['file']['filename'], bool(args.get('read-only', False)),
-                        (args.get('cache') or {}).get('direct', True))
+    image = ImageHandle(args['file']['filename'], bool(args.get('read-only', False)), (args.get('cache') or {}).get('direct', True))
     try:
         image.open()
     except OSError as exc:
@@ -114,8 +115,8 @@ class MicroVM:
         self.profile = profile
         self.backends: List[Backend] = []
         self.slots: Dict[str, List[Optional[str]]] = {'blk': [None] * BLK_SLOTS, 'net': [None] * NET_SLOTS}
-        self.leaked_tap_fds: List[int] = []   # taps StratoVirt 2.5 keeps after a failed NIC unplug
-        self.iothreads: List[str] = []        # -object iothread ids of the command line
+        self.leaked_tap_fds: List[int] = []  # taps StratoVirt 2.5 keeps after a failed NIC unplug
+        self.iothreads: List[str] = []  # -object iothread ids of the command line
         self.running = True
 
     # -- helpers ----------------------------------------------------------
@@ -148,10 +149,10 @@ class MicroVM:
             if not HEX_U64.match(digits):
                 return 0
             value = int(digits, 16)
-            return value if value < 2 ** 64 else 0
+            return value if value < 2**64 else 0
         if hex_digits is not None:
-            return int(hex_digits, 16) if HEX_U64.match(hex_digits) and int(hex_digits, 16) < 2 ** 64 else None
-        return int(text) if DEC_U64.match(text) and int(text) < 2 ** 64 else None
+            return int(hex_digits, 16) if HEX_U64.match(hex_digits) and int(hex_digits, 16) < 2**64 else None
+        return int(text) if DEC_U64.match(text) and int(text) < 2**64 else None
 
     def _deleted(self, backend_id: str) -> dict:
         return event('DEVICE_DELETED', {'device': backend_id, 'path': backend_id})

@@ -9,13 +9,13 @@ from typing import Any, List, NamedTuple, Optional
 
 
 class Outcome(NamedTuple):
-    value: Any = None              # the ``return`` member, when no error
-    error: Optional[str] = None    # the ``desc`` of a GenericError
+    value: Any = None  # the ``return`` member, when no error
+    error: Optional[str] = None  # the ``desc`` of a GenericError
     error_class: str = 'GenericError'
     events: List[dict] = []
-    panic: Optional[str] = None    # the VM process dies with this message instead of answering
-    shutdown: bool = False         # the VM exits after the reply and its events
-    hang: bool = False             # the VM's main thread deadlocks: no reply, and the monitor never answers again
+    panic: Optional[str] = None  # the VM process dies with this message instead of answering
+    shutdown: bool = False  # the VM exits after the reply and its events
+    hang: bool = False  # the VM's main thread deadlocks: no reply, and the monitor never answers again
 
 
 def ok(value: Any = None, events: Optional[List[dict]] = None) -> Outcome:

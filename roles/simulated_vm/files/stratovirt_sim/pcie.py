@@ -21,7 +21,7 @@ HEX_PART = re.compile(r'^(0x)?([0-9a-fA-F]+)$')
 MAX_SLOT = 31
 MAX_FUNCTION = 7
 # Devices a q35 machine puts on pcie.0 itself: the host bridge at 00.0 and the ICH9 LPC bridge at 1f.0.
-BUILTIN_DEVFNS = {0: 'pcie-host-bridge', 0x1f * 8: 'ich9-lpc'}
+BUILTIN_DEVFNS = {0: 'pcie-host-bridge', 0x1F * 8: 'ich9-lpc'}
 
 
 def parse_devfn(addr: str) -> Optional[int]:
@@ -45,7 +45,7 @@ class PciDevice(Backend):
     """One function on a bus, with the host resources it holds itself (2.1.0 images, taps)."""
 
     def __init__(self, device_id: str, kind: str, devfn: int) -> None:
-        super().__init__(device_id, kind, {})   # kind: 'blk', 'net', 'root-port' or 'builtin'
+        super().__init__(device_id, kind, {})  # kind: 'blk', 'net', 'root-port' or 'builtin'
         self.devfn = devfn
 
     def take_tap(self) -> Optional[int]:
@@ -56,8 +56,8 @@ class PciDevice(Backend):
 class PciBus:
     def __init__(self, name: str, hotplug: bool) -> None:
         self.name = name
-        self.hotplug = hotplug      # root ports' buses only
-        self.blinking = False       # the guest set the slot's power indicator to blink
+        self.hotplug = hotplug  # root ports' buses only
+        self.blinking = False  # the guest set the slot's power indicator to blink
         self.devices: Dict[int, PciDevice] = {}
 
 

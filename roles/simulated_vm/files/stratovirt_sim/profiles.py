@@ -19,12 +19,12 @@ class Profile(NamedTuple):
     greeting_package: str
     serde_error_ending: bytes
     event_before_reply: bool
-    addr_parse_strict: bool           # 2.2.0+: "0x" hex else decimal, bad -> error; before: hex, bad -> slot 0
+    addr_parse_strict: bool  # 2.2.0+: "0x" hex else decimal, bad -> error; before: hex, bad -> slot 0
     opens_image_at_blockdev_add: bool  # 2.2.0+; before, at device_add
-    has_aio_rule: bool                # 2.3.0+: direct needs file.aio
-    needs_drive_chardev: bool         # 2.5.0+
-    type_mismatch_panics: bool        # 2.1.0 unwraps a missing config of the other type
-    nic_unplug_keeps_tap: bool        # 2.5.0 defect: device_del of a NIC fails and keeps the tap
+    has_aio_rule: bool  # 2.3.0+: direct needs file.aio
+    needs_drive_chardev: bool  # 2.5.0+
+    type_mismatch_panics: bool  # 2.1.0 unwraps a missing config of the other type
+    nic_unplug_keeps_tap: bool  # 2.5.0 defect: device_del of a NIC fails and keeps the tap
     netdev_add_probes_tap: bool
     status_running_when_paused: bool  # 2.1.0 says running:true while paused
     too_long: str
@@ -37,10 +37,18 @@ class Profile(NamedTuple):
 
 PROFILES = {
     '2.1.0': Profile(
-        release='2.1.0', greeting_package='', serde_error_ending=b'\n', event_before_reply=True,
-        addr_parse_strict=False, opens_image_at_blockdev_add=False, has_aio_rule=False,
-        needs_drive_chardev=False, type_mismatch_panics=True, nic_unplug_keeps_tap=False,
-        netdev_add_probes_tap=False, status_running_when_paused=True,
+        release='2.1.0',
+        greeting_package='',
+        serde_error_ending=b'\n',
+        event_before_reply=True,
+        addr_parse_strict=False,
+        opens_image_at_blockdev_add=False,
+        has_aio_rule=False,
+        needs_drive_chardev=False,
+        type_mismatch_panics=True,
+        nic_unplug_keeps_tap=False,
+        netdev_add_probes_tap=False,
+        status_running_when_paused=True,
         too_long='The socket messege is too long.',
         max_blk='A maximum of 4 block replaceable devices are supported.',
         max_net='A maximum of 2 net replaceable devices are supported.',
@@ -49,10 +57,18 @@ PROFILES = {
         not_regular_file='File is not a regular file or block device',
     ),
     '2.5.0': Profile(
-        release='2.5.0', greeting_package='StratoVirt-2.5.0', serde_error_ending=b'\r\n', event_before_reply=False,
-        addr_parse_strict=True, opens_image_at_blockdev_add=True, has_aio_rule=True,
-        needs_drive_chardev=True, type_mismatch_panics=False, nic_unplug_keeps_tap=True,
-        netdev_add_probes_tap=True, status_running_when_paused=False,
+        release='2.5.0',
+        greeting_package='StratoVirt-2.5.0',
+        serde_error_ending=b'\r\n',
+        event_before_reply=False,
+        addr_parse_strict=True,
+        opens_image_at_blockdev_add=True,
+        has_aio_rule=True,
+        needs_drive_chardev=True,
+        type_mismatch_panics=False,
+        nic_unplug_keeps_tap=True,
+        netdev_add_probes_tap=True,
+        status_running_when_paused=False,
         too_long='The socket message is too long.',
         max_blk='A maximum of block 4 replaceable devices are supported.',
         max_net='A maximum of net 2 replaceable devices are supported.',
@@ -68,18 +84,29 @@ COMMANDS_2_1_0 = (
     'query_commands query_target query_kvm query_machines query-events list_type device_list_properties block-commit '
     'query_tpm_models query_tpm_types query_command_line_options query_migrate_capabilities query_qmp_schema '
     'query_sev_capabilities query-chardev qom-list qom_get query-block query-named-block-nodes query-blockstats '
-    'query-gic-capabilities query-iothreads').split()
+    'query-gic-capabilities query-iothreads'
+).split()
 
 COMMANDS_2_5_0 = COMMANDS['2.5.0']
 
 EVENTS = {
     '2.1.0': ['Shutdown', 'Reset', 'Stop', 'Resume', 'DeviceDeleted', 'BalloonChanged'],
-    '2.5.0': ['SHUTDOWN', 'RESET', 'STOP', 'RESUME', 'POWERDOWN', 'CPU_RESIZE', 'DEVICE_DELETED', 'BALLOON_CHANGED',
-              'USB_HOST_ADD_RES', 'AUDIO_CHANGED', 'VM_NOTIFY_EVENT'],
+    '2.5.0': [
+        'SHUTDOWN',
+        'RESET',
+        'STOP',
+        'RESUME',
+        'POWERDOWN',
+        'CPU_RESIZE',
+        'DEVICE_DELETED',
+        'BALLOON_CHANGED',
+        'USB_HOST_ADD_RES',
+        'AUDIO_CHANGED',
+        'VM_NOTIFY_EVENT',
+    ],
 }
 
-MACHINES = [{'cpu-max': 255, 'deprecated': False, 'hotpluggable-cpus': False, 'name': name, 'numa-mem-supported': False}
-            for name in ('none', 'microvm', 'q35')]
+MACHINES = [{'cpu-max': 255, 'deprecated': False, 'hotpluggable-cpus': False, 'name': name, 'numa-mem-supported': False} for name in ('none', 'microvm', 'q35')]
 
 
 def static_replies(profile: Profile, thread_id: int) -> dict:
@@ -95,29 +122,35 @@ def static_replies(profile: Profile, thread_id: int) -> dict:
         'query-machines': MACHINES,
         'query-iothreads': [],
         'query-migrate': {'status': 'setup'},
-        'query-cpus': [{'CPU': 0, 'arch': 'x86', 'current': True, 'halted': False, 'props': cpu_props,
-                        'qom_path': '/machine/unattached/device[0]', 'thread_id': thread_id}],
-        'query-hotpluggable-cpus': [{'props': cpu_props, 'qom-path': '/machine/unattached/device[0]',
-                                     'type': 'host-x86-cpu', 'vcpus-count': 1}],
+        'query-cpus': [
+            {'CPU': 0, 'arch': 'x86', 'current': True, 'halted': False, 'props': cpu_props, 'qom_path': '/machine/unattached/device[0]', 'thread_id': thread_id}
+        ],
+        'query-hotpluggable-cpus': [{'props': cpu_props, 'qom-path': '/machine/unattached/device[0]', 'type': 'host-x86-cpu', 'vcpus-count': 1}],
         # StratoVirt cannot report its devices: these are hard-coded stubs on every release.
-        'query-block': [], 'query-named-block-nodes': [], 'query-blockstats': [], 'qom-list': [], 'qom-get': [],
-        'qom_get': [], 'query-chardev': [],
+        'query-block': [],
+        'query-named-block-nodes': [],
+        'query-blockstats': [],
+        'qom-list': [],
+        'qom-get': [],
+        'qom_get': [],
+        'query-chardev': [],
     }
 
 
 class StandardTraits(NamedTuple):
     """What differs between releases on a standard (q35, PCIe) VM; sources in docs/simulator.md."""
-    blk_add_failed: str               # reason after "Failed to add virtio pci blk: " (unknown bus, used devfn, no image)
-    net_add_failed: str               # same for "Failed to add virtio pci net: " (also: tap held elsewhere)
+
+    blk_add_failed: str  # reason after "Failed to add virtio pci blk: " (unknown bus, used devfn, no image)
+    net_add_failed: str  # same for "Failed to add virtio pci net: " (also: tap held elsewhere)
     drive_missing: str
-    netdev_missing: str               # {id} is the netdev asked for
-    unknown_device_del: str           # {id} is the device asked for
-    missing_image: str                # {path}; blockdev-add of a path that does not exist
-    not_regular_image: str            # {path}; a directory or other non-file
-    keeps_failed_plug: bool           # 2.1.0: a device whose plug failed stays on the bus (the pcie.0 zombie)
-    checks_devfn_on_plug: bool        # 2.5.0: hot-plug at devfn != 0 of a root port is refused
-    deadlocks_on_devfn_unplug: bool   # 2.1.0: device_del at devfn != 0 of a root port locks the main thread for good
-    checks_blinking_indicator: bool   # 2.2.0+: "still on the fly" while the guest blinks the power indicator
+    netdev_missing: str  # {id} is the netdev asked for
+    unknown_device_del: str  # {id} is the device asked for
+    missing_image: str  # {path}; blockdev-add of a path that does not exist
+    not_regular_image: str  # {path}; a directory or other non-file
+    keeps_failed_plug: bool  # 2.1.0: a device whose plug failed stays on the bus (the pcie.0 zombie)
+    checks_devfn_on_plug: bool  # 2.5.0: hot-plug at devfn != 0 of a root port is refused
+    deadlocks_on_devfn_unplug: bool  # 2.1.0: device_del at devfn != 0 of a root port locks the main thread for good
+    checks_blinking_indicator: bool  # 2.2.0+: "still on the fly" while the guest blinks the power indicator
 
 
 STANDARD_TRAITS = {
@@ -129,7 +162,9 @@ STANDARD_TRAITS = {
         unknown_device_del='Failed to remove device: id {id} not found',
         missing_image='Drive File is not a regular File.',
         not_regular_image='Drive File is not a regular File.',
-        keeps_failed_plug=True, checks_devfn_on_plug=False, deadlocks_on_devfn_unplug=True,
+        keeps_failed_plug=True,
+        checks_devfn_on_plug=False,
+        deadlocks_on_devfn_unplug=True,
         checks_blinking_indicator=False,
     ),
     '2.5.0': StandardTraits(
@@ -140,7 +175,9 @@ STANDARD_TRAITS = {
         unknown_device_del='Can not find parent device from pci bus',
         missing_image=PROFILES['2.5.0'].missing_file,
         not_regular_image=PROFILES['2.5.0'].not_regular_file,
-        keeps_failed_plug=False, checks_devfn_on_plug=True, deadlocks_on_devfn_unplug=False,
+        keeps_failed_plug=False,
+        checks_devfn_on_plug=True,
+        deadlocks_on_devfn_unplug=False,
         checks_blinking_indicator=True,
     ),
 }

@@ -38,8 +38,8 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 TAG = "execute"
 ENUM_EXPECTING = "internally tagged enum QmpCommand"
 VARIANT_EXPECTING = "variant identifier"
-U64_MAX = 2 ** 64 - 1
-I32_MAX = 2 ** 31 - 1
+U64_MAX = 2**64 - 1
+I32_MAX = 2**31 - 1
 RECURSION_LIMIT = 128
 
 # serde_json ErrorCode texts (src/error.rs).
@@ -67,8 +67,7 @@ WHITESPACE = b" \n\t\r"
 DIGITS = b"0123456789"
 HEX_DIGITS = b"0123456789abcdefABCDEF"
 STRING_SPECIAL = re.compile(b'["\\\\\\x00-\\x1f]')
-SIMPLE_ESCAPES = {ord('"'): b'"', ord("\\"): b"\\", ord("/"): b"/", ord("b"): b"\b",
-                  ord("f"): b"\f", ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t"}
+SIMPLE_ESCAPES = {ord('"'): b'"', ord("\\"): b"\\", ord("/"): b"/", ord("b"): b"\b", ord("f"): b"\f", ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t"}
 IDENT_LITERALS = {ord("n"): (b"ull", None), ord("t"): (b"rue", True), ord("f"): (b"alse", False)}
 RUST_DEBUG_ESCAPES = {"\t": "\\t", "\r": "\\r", "\n": "\\n", "\\": "\\\\", '"': '\\"', "\0": "\\0"}
 NOT_A_SCALAR = object()
@@ -113,6 +112,7 @@ class _Map(NamedTuple):
 
 
 # ---------------------------------------------------------------- messages
+
 
 def _one_of(names):
     quoted = [f"`{name}`" for name in names]
@@ -211,6 +211,7 @@ def _plural_elements(count):
 
 
 # ---------------------------------------------------------------- serde_json
+
 
 class _JsonReader:
     """serde_json's Deserializer over a StrRead, limited to what QmpCommand uses."""
@@ -327,7 +328,7 @@ class _JsonReader:
         start = self.index - 1
         while self._peek_is_digit():
             self.eat()
-        return self.data[start:self.index].decode("ascii")
+        return self.data[start : self.index].decode("ascii")
 
     def _fraction_digits(self):
         self.eat()
@@ -336,7 +337,7 @@ class _JsonReader:
             self.eat()
         if self.index == start:
             raise self.peek_error(INVALID_NUMBER if self.peek() is not None else EOF_VALUE)
-        return self.data[start:self.index].decode("ascii")
+        return self.data[start : self.index].decode("ascii")
 
     def _exponent(self, positive, integer, fraction):
         self.eat()
@@ -370,7 +371,7 @@ class _JsonReader:
         magnitude = int(digits) if len(digits) <= 20 else U64_MAX + 1
         if positive and magnitude <= U64_MAX:
             return magnitude
-        if not positive and magnitude <= 2 ** 63:
+        if not positive and magnitude <= 2**63:
             return -magnitude
         return self._float_value(positive, digits)
 
@@ -389,7 +390,7 @@ class _JsonReader:
             if match is None:
                 self.index = len(self.data)
                 raise self.error(EOF_STRING)
-            out += self.data[self.index:match.start()]
+            out += self.data[self.index : match.start()]
             self.index = match.start() + 1
             byte = self.data[match.start()]
             if byte == ord('"'):
@@ -430,7 +431,7 @@ class _JsonReader:
         if self.index + 4 > len(self.data):
             self.index = len(self.data)
             raise self.error(EOF_STRING)
-        chunk = self.data[self.index:self.index + 4]
+        chunk = self.data[self.index : self.index + 4]
         if self.eager_hex:
             for byte in chunk:
                 self.index += 1
@@ -621,6 +622,7 @@ class _JsonReader:
 
 # ---------------------------------------------------------------- serde derive over Content
 
+
 class _Field(NamedTuple):
     name: str
     kind: tuple
@@ -650,9 +652,9 @@ class _StructDef(NamedTuple):
 
 STRING = ("string", "a string")
 BOOL = ("bool", "a boolean")
-U8 = ("uint", "u8", 2 ** 8 - 1)
-U16 = ("uint", "u16", 2 ** 16 - 1)
-U32 = ("uint", "u32", 2 ** 32 - 1)
+U8 = ("uint", "u8", 2**8 - 1)
+U16 = ("uint", "u16", 2**16 - 1)
+U32 = ("uint", "u32", 2**32 - 1)
 U64 = ("uint", "u64", U64_MAX)
 USIZE = ("uint", "usize", U64_MAX)  # StratoVirt runs on 64-bit hosts only.
 
@@ -780,29 +782,68 @@ AIO_ENGINE = ("enum", ("Off", "off", "Native", "native", "IoUring", "iouring", "
 FILE_OPTIONS_25 = _struct("FileOptions", [("driver", STRING), ("filename", STRING), ("aio", AIO_ENGINE, True)])
 CACHE_OPTIONS = _struct("CacheOptions", [("no-flush", OPT_BOOL), ("direct", OPT_BOOL)])
 
-DEVICE_ADD_COMMON = [("id", STRING), ("driver", STRING), ("addr", OPT_STRING), ("lun", _opt(USIZE)),
-                     ("drive", OPT_STRING), ("romfile", OPT_STRING), ("share-rw", OPT_STRING), ("bus", OPT_STRING),
-                     ("mac", OPT_STRING), ("netdev", OPT_STRING)]
-DEVICE_ADD_TAIL = [("disable-modern", OPT_STRING), ("mq", OPT_STRING), ("vectors", OPT_STRING), ("serial", OPT_STRING),
-                   ("iothread", OPT_STRING), ("multifunction", OPT_BOOL), ("host", OPT_STRING)]
+DEVICE_ADD_COMMON = [
+    ("id", STRING),
+    ("driver", STRING),
+    ("addr", OPT_STRING),
+    ("lun", _opt(USIZE)),
+    ("drive", OPT_STRING),
+    ("romfile", OPT_STRING),
+    ("share-rw", OPT_STRING),
+    ("bus", OPT_STRING),
+    ("mac", OPT_STRING),
+    ("netdev", OPT_STRING),
+]
+DEVICE_ADD_TAIL = [
+    ("disable-modern", OPT_STRING),
+    ("mq", OPT_STRING),
+    ("vectors", OPT_STRING),
+    ("serial", OPT_STRING),
+    ("iothread", OPT_STRING),
+    ("multifunction", OPT_BOOL),
+    ("host", OPT_STRING),
+]
 
 STRUCTS_21 = {
     # The source of that era adds num-queues and boot_index; the 2.1.0 recording ends at host.
     "device_add": _struct("device_add", DEVICE_ADD_COMMON + DEVICE_ADD_TAIL),
     "device_del": _struct("device_del", [("id", STRING)]),
     # The source declares "ifname" twice (if_name and ifname); serde lists both.
-    "netdev_add": _struct("netdev_add", [("id", STRING), ("ifname", OPT_STRING), ("fds", OPT_STRING), ("dnssearch", OPT_STRING),
-                                         ("type", OPT_STRING), ("vhost", OPT_STRING), ("vhostfds", OPT_STRING),
-                                         ("ifname", OPT_STRING), ("downscript", OPT_STRING), ("script", OPT_STRING),
-                                         # a string up to 2.1.0, u16 from 2.2.0 (docs/stratovirt-qmp.md sections 2.4, 7)
-                                         ("queues", OPT_STRING)]),
+    "netdev_add": _struct(
+        "netdev_add",
+        [
+            ("id", STRING),
+            ("ifname", OPT_STRING),
+            ("fds", OPT_STRING),
+            ("dnssearch", OPT_STRING),
+            ("type", OPT_STRING),
+            ("vhost", OPT_STRING),
+            ("vhostfds", OPT_STRING),
+            ("ifname", OPT_STRING),
+            ("downscript", OPT_STRING),
+            ("script", OPT_STRING),
+            # a string up to 2.1.0, u16 from 2.2.0 (docs/stratovirt-qmp.md sections 2.4, 7)
+            ("queues", OPT_STRING),
+        ],
+    ),
     "netdev_del": _struct("netdev_del", [("id", STRING)]),
     "getfd": _struct("getfd", [("fdname", STRING)]),
-    "blockdev_add": _struct("blockdev_add", [("node-name", STRING), ("file", ("struct", FILE_OPTIONS_21)),
-                                             ("cache", _opt(("struct", CACHE_OPTIONS))), ("read-only", OPT_BOOL),
-                                             ("read-zeros", OPT_BOOL), ("driver", OPT_STRING), ("backing", OPT_STRING),
-                                             ("discard", OPT_STRING), ("id", OPT_STRING), ("options", OPT_STRING),
-                                             ("throttling.iops-total", _opt(U64))]),
+    "blockdev_add": _struct(
+        "blockdev_add",
+        [
+            ("node-name", STRING),
+            ("file", ("struct", FILE_OPTIONS_21)),
+            ("cache", _opt(("struct", CACHE_OPTIONS))),
+            ("read-only", OPT_BOOL),
+            ("read-zeros", OPT_BOOL),
+            ("driver", OPT_STRING),
+            ("backing", OPT_STRING),
+            ("discard", OPT_STRING),
+            ("id", OPT_STRING),
+            ("options", OPT_STRING),
+            ("throttling.iops-total", _opt(U64)),
+        ],
+    ),
     "blockdev_del": _struct("blockdev_del", [("node-name", STRING)]),
     "balloon": _struct("balloon", [("value", U64)], deny_unknown=False),
     "migrate": _struct("migrate", [("uri", STRING)], deny_unknown=False),
@@ -810,91 +851,310 @@ STRUCTS_21 = {
 }
 
 STRUCTS_25 = dict(STRUCTS_21)
-STRUCTS_25.update({
-    "device_add": _struct("device_add", DEVICE_ADD_COMMON + [("chardev", OPT_STRING)] + DEVICE_ADD_TAIL + [
-        ("num-queues", _opt(U16)), ("boot_index", _opt(U8)), ("sysfsdev", OPT_STRING), ("queue-size", _opt(U16)),
-        ("port", OPT_STRING), ("backend", OPT_STRING), ("path", OPT_STRING), ("cameradev", OPT_STRING),
-        ("hostbus", OPT_STRING), ("hostaddr", OPT_STRING), ("hostport", OPT_STRING), ("vendorid", OPT_STRING),
-        ("productid", OPT_STRING), ("isobufs", OPT_STRING), ("isobsize", OPT_STRING), ("cpu-id", _opt(U8))]),
-    # "macnat" comes from the HEAD recording; its Rust type is assumed to be Option<bool>.
-    "netdev_add": _struct("netdev_add", [("id", STRING), ("ifname", OPT_STRING), ("fd", OPT_STRING), ("fds", OPT_STRING),
-                                         ("dnssearch", OPT_STRING), ("type", OPT_STRING), ("vhost", OPT_BOOL),
-                                         ("vhostfd", OPT_STRING), ("vhostfds", OPT_STRING), ("downscript", OPT_STRING),
-                                         ("script", OPT_STRING), ("queues", _opt(U16)), ("chardev", OPT_STRING),
-                                         ("macnat", OPT_BOOL)]),
-    "blockdev_add": _struct("blockdev_add", [("node-name", STRING), ("file", ("struct", FILE_OPTIONS_25)),
-                                             ("cache", _opt(("struct", CACHE_OPTIONS))), ("read-only", OPT_BOOL),
-                                             ("detect-zeroes", OPT_STRING), ("driver", OPT_STRING), ("backing", OPT_STRING),
-                                             ("discard", OPT_STRING), ("id", OPT_STRING), ("options", OPT_STRING),
-                                             ("throttling.iops-total", _opt(U64)), ("l2-cache-size", OPT_STRING),
-                                             ("refcount-cache-size", OPT_STRING)]),
-    "chardev_add": _struct("chardev_add", [("id", STRING), ("backend", ("struct", _struct("BackendOptions", [
-        ("type", STRING), ("data", ("struct", _struct("BackendDataOptions", [
-            ("addr", ("struct", _struct("AddrOptions", [
-                ("type", STRING), ("data", ("struct", _struct("AddrDataOptions", [("path", STRING)])))]))),
-            ("server", BOOL)])))])))]),
-    "chardev_remove": _struct("chardev_remove", [("id", STRING)]),
-    "cameradev_add": _struct("cameradev_add", [("id", STRING), ("path", OPT_STRING), ("driver", STRING)]),
-    "cameradev_del": _struct("cameradev_del", [("id", STRING)]),
-    "query_mem_gpa": _struct("query_mem_gpa", [("gpa", STRING)]),
-    "update_region": _struct("update_region", [("update_type", STRING), ("region_type", STRING), ("offset", U64),
-                                               ("size", U64), ("priority", U64), ("read_only_mode", OPT_BOOL),
-                                               ("ioeventfd", OPT_BOOL), ("ioeventfd_data", _opt(U64)),
-                                               ("ioeventfd_size", _opt(U64)), ("device_fd_path", OPT_STRING)]),
-    "input_event": _struct("input_event", [("key", STRING), ("value", STRING)], deny_unknown=False),
-    "human_monitor_command": _struct("human_monitor_command", [("command-line", STRING)]),
-    "blockdev_snapshot_internal": _struct("blockdev_snapshot_internal", [("device", STRING), ("name", STRING)]),
-    "query_vcpu_reg": _struct("query_vcpu_reg", [("addr", STRING), ("vcpu", USIZE)]),
-    "trace_event_get_state": _struct("trace_event_get_state", [("name", STRING)]),
-    "trace_event_set_state": _struct("trace_event_set_state", [("name", STRING), ("enable", BOOL)]),
-})
+STRUCTS_25.update(
+    {
+        "device_add": _struct(
+            "device_add",
+            DEVICE_ADD_COMMON
+            + [("chardev", OPT_STRING)]
+            + DEVICE_ADD_TAIL
+            + [
+                ("num-queues", _opt(U16)),
+                ("boot_index", _opt(U8)),
+                ("sysfsdev", OPT_STRING),
+                ("queue-size", _opt(U16)),
+                ("port", OPT_STRING),
+                ("backend", OPT_STRING),
+                ("path", OPT_STRING),
+                ("cameradev", OPT_STRING),
+                ("hostbus", OPT_STRING),
+                ("hostaddr", OPT_STRING),
+                ("hostport", OPT_STRING),
+                ("vendorid", OPT_STRING),
+                ("productid", OPT_STRING),
+                ("isobufs", OPT_STRING),
+                ("isobsize", OPT_STRING),
+                ("cpu-id", _opt(U8)),
+            ],
+        ),
+        # "macnat" comes from the HEAD recording; its Rust type is assumed to be Option<bool>.
+        "netdev_add": _struct(
+            "netdev_add",
+            [
+                ("id", STRING),
+                ("ifname", OPT_STRING),
+                ("fd", OPT_STRING),
+                ("fds", OPT_STRING),
+                ("dnssearch", OPT_STRING),
+                ("type", OPT_STRING),
+                ("vhost", OPT_BOOL),
+                ("vhostfd", OPT_STRING),
+                ("vhostfds", OPT_STRING),
+                ("downscript", OPT_STRING),
+                ("script", OPT_STRING),
+                ("queues", _opt(U16)),
+                ("chardev", OPT_STRING),
+                ("macnat", OPT_BOOL),
+            ],
+        ),
+        "blockdev_add": _struct(
+            "blockdev_add",
+            [
+                ("node-name", STRING),
+                ("file", ("struct", FILE_OPTIONS_25)),
+                ("cache", _opt(("struct", CACHE_OPTIONS))),
+                ("read-only", OPT_BOOL),
+                ("detect-zeroes", OPT_STRING),
+                ("driver", OPT_STRING),
+                ("backing", OPT_STRING),
+                ("discard", OPT_STRING),
+                ("id", OPT_STRING),
+                ("options", OPT_STRING),
+                ("throttling.iops-total", _opt(U64)),
+                ("l2-cache-size", OPT_STRING),
+                ("refcount-cache-size", OPT_STRING),
+            ],
+        ),
+        "chardev_add": _struct(
+            "chardev_add",
+            [
+                ("id", STRING),
+                (
+                    "backend",
+                    (
+                        "struct",
+                        _struct(
+                            "BackendOptions",
+                            [
+                                ("type", STRING),
+                                (
+                                    "data",
+                                    (
+                                        "struct",
+                                        _struct(
+                                            "BackendDataOptions",
+                                            [
+                                                (
+                                                    "addr",
+                                                    (
+                                                        "struct",
+                                                        _struct(
+                                                            "AddrOptions",
+                                                            [("type", STRING), ("data", ("struct", _struct("AddrDataOptions", [("path", STRING)])))],
+                                                        ),
+                                                    ),
+                                                ),
+                                                ("server", BOOL),
+                                            ],
+                                        ),
+                                    ),
+                                ),
+                            ],
+                        ),
+                    ),
+                ),
+            ],
+        ),
+        "chardev_remove": _struct("chardev_remove", [("id", STRING)]),
+        "cameradev_add": _struct("cameradev_add", [("id", STRING), ("path", OPT_STRING), ("driver", STRING)]),
+        "cameradev_del": _struct("cameradev_del", [("id", STRING)]),
+        "query_mem_gpa": _struct("query_mem_gpa", [("gpa", STRING)]),
+        "update_region": _struct(
+            "update_region",
+            [
+                ("update_type", STRING),
+                ("region_type", STRING),
+                ("offset", U64),
+                ("size", U64),
+                ("priority", U64),
+                ("read_only_mode", OPT_BOOL),
+                ("ioeventfd", OPT_BOOL),
+                ("ioeventfd_data", _opt(U64)),
+                ("ioeventfd_size", _opt(U64)),
+                ("device_fd_path", OPT_STRING),
+            ],
+        ),
+        "input_event": _struct("input_event", [("key", STRING), ("value", STRING)], deny_unknown=False),
+        "human_monitor_command": _struct("human_monitor_command", [("command-line", STRING)]),
+        "blockdev_snapshot_internal": _struct("blockdev_snapshot_internal", [("device", STRING), ("name", STRING)]),
+        "query_vcpu_reg": _struct("query_vcpu_reg", [("addr", STRING), ("vcpu", USIZE)]),
+        "trace_event_get_state": _struct("trace_event_get_state", [("name", STRING)]),
+        "trace_event_set_state": _struct("trace_event_set_state", [("name", STRING), ("enable", BOOL)]),
+    }
+)
 
 EMPTY_DENY_21 = ("qmp_capabilities", "quit", "stop", "cont", "query_hotpluggable_cpus", "query_cpus", "query_status")
-EMPTY_OPEN_21 = ("query_balloon", "query_migrate", "query_version", "query_commands", "query_target", "query_kvm",
-                 "query_machines", "query_events", "list_type", "block_commit", "query_tpm_models", "query_tpm_types",
-                 "query_command_line_options", "query_migrate_capabilities", "query_qmp_schema",
-                 "query_sev_capabilities", "query_chardev", "qom_list", "qom_get", "query_block",
-                 "query_named_block_nodes", "query_blockstats", "query_gic_capabilities", "query_iothreads")
+EMPTY_OPEN_21 = (
+    "query_balloon",
+    "query_migrate",
+    "query_version",
+    "query_commands",
+    "query_target",
+    "query_kvm",
+    "query_machines",
+    "query_events",
+    "list_type",
+    "block_commit",
+    "query_tpm_models",
+    "query_tpm_types",
+    "query_command_line_options",
+    "query_migrate_capabilities",
+    "query_qmp_schema",
+    "query_sev_capabilities",
+    "query_chardev",
+    "qom_list",
+    "qom_get",
+    "query_block",
+    "query_named_block_nodes",
+    "query_blockstats",
+    "query_gic_capabilities",
+    "query_iothreads",
+)
 EMPTY_DENY_25 = EMPTY_DENY_21 + ("system_powerdown", "system_reset", "query_mem")
 EMPTY_OPEN_25 = EMPTY_OPEN_21 + ("query_vnc", "query_display_image", "cancel_migrate", "query_block_jobs")
 
 # From the 2.1.0 recording (the source of that era also has migrate_cancel after query-migrate).
 NAMES_21 = (
-    "qmp_capabilities", "quit", "stop", "cont", "device_add", "device_del", "netdev_add", "netdev_del",
-    "query-hotpluggable-cpus", "query-cpus", "query-status", "getfd", "blockdev-add", "blockdev-del", "balloon",
-    "query-balloon", "migrate", "query-migrate", "query-version", "query-commands", "query-target", "query-kvm",
-    "query-machines", "query-events", "qom-list-types", "device-list-properties", "block-commit", "query-tpm-models",
-    "query-tpm-types", "query-command-line-options", "query-migrate-capabilities", "query-qmp-schema",
-    "query-sev-capabilities", "query-chardev", "qom-list", "qom_get", "query-block", "query-named-block-nodes",
-    "query-blockstats", "query-gic-capabilities", "query-iothreads",
+    "qmp_capabilities",
+    "quit",
+    "stop",
+    "cont",
+    "device_add",
+    "device_del",
+    "netdev_add",
+    "netdev_del",
+    "query-hotpluggable-cpus",
+    "query-cpus",
+    "query-status",
+    "getfd",
+    "blockdev-add",
+    "blockdev-del",
+    "balloon",
+    "query-balloon",
+    "migrate",
+    "query-migrate",
+    "query-version",
+    "query-commands",
+    "query-target",
+    "query-kvm",
+    "query-machines",
+    "query-events",
+    "qom-list-types",
+    "device-list-properties",
+    "block-commit",
+    "query-tpm-models",
+    "query-tpm-types",
+    "query-command-line-options",
+    "query-migrate-capabilities",
+    "query-qmp-schema",
+    "query-sev-capabilities",
+    "query-chardev",
+    "qom-list",
+    "qom_get",
+    "query-block",
+    "query-named-block-nodes",
+    "query-blockstats",
+    "query-gic-capabilities",
+    "query-iothreads",
 )
 # The 68 variant names of v2.5.0 in declaration order, from docs/stratovirt-qmp.md section 2.8 (read from the
 # source: HEAD's list less query-ohui-status). Argument structs come from commit 3167da5a, the nearest stored
 # source; a variant it lacks is given an empty struct that ignores its arguments.
 NAMES_25 = (
-    "qmp_capabilities", "quit", "stop", "cont", "system_powerdown", "system_reset", "device_add", "device_del",
-    "chardev-add", "chardev-remove", "netdev_add", "netdev_del", "netdev_replace", "netlink_set", "cameradev_add",
-    "cameradev_del", "query-hotpluggable-cpus", "query-cpus", "query-status", "getfd", "blockdev-add", "blockdev-del",
-    "balloon", "set-viomem", "get-viomem", "query-mem", "query-mem-gpa", "query-balloon", "query-vnc",
-    "query-display-image", "switch-audio-record", "migrate", "query-migrate", "migrate_cancel", "query-version",
-    "query-commands", "query-target", "query-kvm", "query-machines", "query-events", "qom-list-types",
-    "device-list-properties", "block-commit", "query-tpm-models", "query-tpm-types", "query-command-line-options",
-    "query-migrate-capabilities", "query-qmp-schema", "query-sev-capabilities", "query-chardev", "qom-list", "qom-get",
-    "query-block", "query-named-block-nodes", "query-blockstats", "query-block-jobs", "query-gic-capabilities",
-    "query-iothreads", "update_region", "input_event", "human-monitor-command", "blockdev-snapshot-internal-sync",
-    "blockdev-snapshot-delete-internal-sync", "query-vcpu-reg", "trace-get-state", "trace-set-state",
-    "query-workloads", "detect-silent-audio",
+    "qmp_capabilities",
+    "quit",
+    "stop",
+    "cont",
+    "system_powerdown",
+    "system_reset",
+    "device_add",
+    "device_del",
+    "chardev-add",
+    "chardev-remove",
+    "netdev_add",
+    "netdev_del",
+    "netdev_replace",
+    "netlink_set",
+    "cameradev_add",
+    "cameradev_del",
+    "query-hotpluggable-cpus",
+    "query-cpus",
+    "query-status",
+    "getfd",
+    "blockdev-add",
+    "blockdev-del",
+    "balloon",
+    "set-viomem",
+    "get-viomem",
+    "query-mem",
+    "query-mem-gpa",
+    "query-balloon",
+    "query-vnc",
+    "query-display-image",
+    "switch-audio-record",
+    "migrate",
+    "query-migrate",
+    "migrate_cancel",
+    "query-version",
+    "query-commands",
+    "query-target",
+    "query-kvm",
+    "query-machines",
+    "query-events",
+    "qom-list-types",
+    "device-list-properties",
+    "block-commit",
+    "query-tpm-models",
+    "query-tpm-types",
+    "query-command-line-options",
+    "query-migrate-capabilities",
+    "query-qmp-schema",
+    "query-sev-capabilities",
+    "query-chardev",
+    "qom-list",
+    "qom-get",
+    "query-block",
+    "query-named-block-nodes",
+    "query-blockstats",
+    "query-block-jobs",
+    "query-gic-capabilities",
+    "query-iothreads",
+    "update_region",
+    "input_event",
+    "human-monitor-command",
+    "blockdev-snapshot-internal-sync",
+    "blockdev-snapshot-delete-internal-sync",
+    "query-vcpu-reg",
+    "trace-get-state",
+    "trace-set-state",
+    "query-workloads",
+    "detect-silent-audio",
 )
 # Variants whose "arguments" has no #[serde(default)].
-REQUIRED_ARGS = frozenset((
-    "device_add", "device_del", "netdev_add", "netdev_del", "getfd", "blockdev-add", "blockdev-del", "migrate",
-    "chardev-add", "chardev-remove", "cameradev_add", "cameradev_del", "human-monitor-command",
-    "blockdev-snapshot-internal-sync", "blockdev-snapshot-delete-internal-sync", "query-vcpu-reg",
-    "trace-event-get-state", "trace-event-set-state",
-))
+REQUIRED_ARGS = frozenset(
+    (
+        "device_add",
+        "device_del",
+        "netdev_add",
+        "netdev_del",
+        "getfd",
+        "blockdev-add",
+        "blockdev-del",
+        "migrate",
+        "chardev-add",
+        "chardev-remove",
+        "cameradev_add",
+        "cameradev_del",
+        "human-monitor-command",
+        "blockdev-snapshot-internal-sync",
+        "blockdev-snapshot-delete-internal-sync",
+        "query-vcpu-reg",
+        "trace-event-get-state",
+        "trace-event-set-state",
+    )
+)
 VARIANT_IDENTS = {"qom-list-types": "list_type", "migrate_cancel": "cancel_migrate"}
-ARGUMENT_TYPES = {"blockdev_snapshot_internal_sync": "blockdev_snapshot_internal",
-                  "blockdev_snapshot_delete_internal_sync": "blockdev_snapshot_internal"}
+ARGUMENT_TYPES = {"blockdev_snapshot_internal_sync": "blockdev_snapshot_internal", "blockdev_snapshot_delete_internal_sync": "blockdev_snapshot_internal"}
 
 
 class _Profile(NamedTuple):

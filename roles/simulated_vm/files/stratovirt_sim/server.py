@@ -35,8 +35,15 @@ PANIC_EXIT_CODE = 101
 class Faults:
     """Test hooks, all off by default."""
 
-    def __init__(self, drop_after: Optional[int] = None, delay: float = 0.0, withhold_events=(), fail_commands=None,
-                 accept_delay: float = 0.0, drop_reply_on: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        drop_after: Optional[int] = None,
+        delay: float = 0.0,
+        withhold_events=(),
+        fail_commands=None,
+        accept_delay: float = 0.0,
+        drop_reply_on: Optional[str] = None,
+    ) -> None:
         self.drop_after = drop_after
         # Once: act on the first command of this name, then drop the connection before its reply, as when the
         # client is killed once its command has reached the VM (the VM keeps what it did; its events are lost).
@@ -63,8 +70,7 @@ class Timers(Protocol):
 
 
 class Server:
-    def __init__(self, socket_path: str, profile, dispatch: Callable[[str, dict], Outcome], faults: Faults,
-                 record_path: Optional[str] = None) -> None:
+    def __init__(self, socket_path: str, profile, dispatch: Callable[[str, dict], Outcome], faults: Faults, record_path: Optional[str] = None) -> None:
         self.socket_path = socket_path
         self.profile = profile
         self.dispatch = dispatch
@@ -75,7 +81,7 @@ class Server:
         self.stale: Optional[socket.socket] = None
         self.reads: collections.deque = collections.deque()
         self.answered = 0
-        self.timers: Optional[Timers] = None    # set for a machine with guest-driven events
+        self.timers: Optional[Timers] = None  # set for a machine with guest-driven events
         self.hung = False
 
     # -- lifecycle --------------------------------------------------------
@@ -143,13 +149,14 @@ class Server:
         if self.stale is not None:
             self.stale.close()
             self.stale = None
-        greeting = {'QMP': {'version': {'qemu': {'micro': 1, 'minor': 0, 'major': 5},
-                                        'package': self.profile.greeting_package}, 'capabilities': []}}
+        greeting = {'QMP': {'version': {'qemu': {'micro': 1, 'minor': 0, 'major': 5}, 'package': self.profile.greeting_package}, 'capabilities': []}}
         try:
             self._write(conn, json.dumps(greeting, separators=(',', ':')) + '\r\n')
         except OSError:
-            self.panic("thread 'main' panicked at 'called `Result::unwrap()` on an `Err` value: "
-                       "Os { code: 32, kind: BrokenPipe, message: \"Broken pipe\" }', machine_manager/src/socket.rs:176:50")
+            self.panic(
+                "thread 'main' panicked at 'called `Result::unwrap()` on an `Err` value: "
+                "Os { code: 32, kind: BrokenPipe, message: \"Broken pipe\" }', machine_manager/src/socket.rs:176:50"
+            )
         self.client = conn
         self.reads.clear()
         self.answered = 0
@@ -164,13 +171,11 @@ class Server:
             return
         data, eof = self._read_available()
         if self._throttled():
-            self._reply_line({'error': {'class': 'OperationThrottled', 'desc': 'More than 100 requests received during 1 second'}},
-                             b'\n')
+            self._reply_line({'error': {'class': 'OperationThrottled', 'desc': 'More than 100 requests received during 1 second'}}, b'\n')
             return
         if eof and not data:
             # A half-closed peer stays readable forever; StratoVirt answers every empty read.
-            self._reply_line({'error': {'class': 'GenericError', 'desc': 'EOF while parsing a value at line 1 column 0'}},
-                             self.profile.serde_error_ending)
+            self._reply_line({'error': {'class': 'GenericError', 'desc': 'EOF while parsing a value at line 1 column 0'}}, self.profile.serde_error_ending)
             return
         self._record('received', data.decode('utf-8', 'replace'))
         if self.faults.drop_after is not None and self.answered >= self.faults.drop_after:
@@ -235,8 +240,7 @@ class Server:
             return
         if self._drops_reply(decoded.execute):
             return
-        reply = {'return': outcome.value} if outcome.error is None else {
-            'error': {'class': outcome.error_class, 'desc': outcome.error}}
+        reply = {'return': outcome.value} if outcome.error is None else {'error': {'class': outcome.error_class, 'desc': outcome.error}}
         if isinstance(decoded.id, str) and decoded.execute not in NO_ID_ECHO:
             reply['id'] = decoded.id
         events = [ev for ev in outcome.events if ev['event'] not in self.faults.withhold_events]
@@ -264,14 +268,20 @@ class Server:
             text = '{"return":%s%s}' % (dumps(reply['return']), ',"id":%s' % dumps(reply['id']) if 'id' in reply else '')
         else:
             error = reply['error']
-            text = '{"error":{"class":%s,"desc":%s}%s}' % (dumps(error['class']), dumps(error['desc']),
-                                                           ',"id":%s' % dumps(reply['id']) if 'id' in reply else '')
+            text = '{"error":{"class":%s,"desc":%s}%s}' % (
+                dumps(error['class']),
+                dumps(error['desc']),
+                ',"id":%s' % dumps(reply['id']) if 'id' in reply else '',
+            )
         self._send(text + ending.decode())
 
     def _send_event(self, ev: dict) -> None:
         text = '{"event":%s,"data":%s,"timestamp":{"seconds":%d,"microseconds":%d}}\r\n' % (
-            dumps(ev['event']), json.dumps(ev['data'], separators=(',', ':'), ensure_ascii=False),
-            ev['timestamp']['seconds'], ev['timestamp']['microseconds'])
+            dumps(ev['event']),
+            json.dumps(ev['data'], separators=(',', ':'), ensure_ascii=False),
+            ev['timestamp']['seconds'],
+            ev['timestamp']['microseconds'],
+        )
         self._send(text)
 
     def _send(self, text: str) -> None:

@@ -26,8 +26,20 @@ from .profiles import STANDARD_TRAITS, Profile
 GUEST_MODELS = ('ack', 'deaf', 'blink')
 DRIVERS = {'virtio-blk-pci': 'blk', 'virtio-net-pci': 'net'}
 # Drivers StratoVirt has but the simulator does not model: refused plainly rather than faked.
-UNMODELLED_DRIVERS = ('vhost-user-blk-pci', 'virtio-scsi-pci', 'vfio-pci', 'nec-usb-xhci', 'usb-kbd', 'usb-tablet',
-                      'usb-camera', 'usb-host', 'usb-storage', 'generic-x86-cpu', 'virtio-balloon-pci', 'virtio-rng-pci')
+UNMODELLED_DRIVERS = (
+    'vhost-user-blk-pci',
+    'virtio-scsi-pci',
+    'vfio-pci',
+    'nec-usb-xhci',
+    'usb-kbd',
+    'usb-tablet',
+    'usb-camera',
+    'usb-host',
+    'usb-storage',
+    'generic-x86-cpu',
+    'virtio-balloon-pci',
+    'virtio-rng-pci',
+)
 ERROR_PREFIX = {'blk': 'Failed to add virtio pci blk: ', 'net': 'Failed to add virtio pci net: '}
 
 
@@ -53,9 +65,9 @@ class StandardVM:
         self.topology = Topology()
         self.drives: Dict[str, Backend] = {}
         self.netdevs: Dict[str, Backend] = {}
-        self.unplugs: Dict[str, float] = {}   # device id -> when the ack guest powers its slot off
-        self.leaked_tap_fds: List[int] = []   # taps 2.5.0 keeps after the NIC is gone
-        self.iothreads: List[str] = []        # -object iothread ids of the command line
+        self.unplugs: Dict[str, float] = {}  # device id -> when the ack guest powers its slot off
+        self.leaked_tap_fds: List[int] = []  # taps 2.5.0 keeps after the NIC is gone
+        self.iothreads: List[str] = []  # -object iothread ids of the command line
         self.running = True
 
     # -- block backends ---------------------------------------------------
@@ -144,7 +156,7 @@ class StandardVM:
         if bus is None or devfn in bus.devices:
             return failed
         if 'iothread' in args and args['iothread'] not in self.iothreads:
-            return failed   # the reason text is not recorded (docs/simulator.md)
+            return failed  # the reason text is not recorded (docs/simulator.md)
         device = PciDevice(device_id, kind, devfn)
         try:
             self._take_host_resources(device, backend)

@@ -59,36 +59,71 @@ def _state(tmp_path, release, machine, entries=(), unfinished_plugs=()):
 
 DISK = dict(id='d0', path=IMAGE, direct=False)
 NIC_AT_0 = DeviceEntry('net0', 'nic', slot=0, ifname='tap0')
-DISK_ON_PORT1 = DeviceEntry('d0', 'disk', bus='port1', addr='0x0', path=IMAGE,
-                            options={'read_only': False, 'direct': False, 'aio': None})
-PLUGGING_ON_PORT1 = DeviceEntry('d0', 'disk', state='plugging', bus='port1', addr='0x0', path=IMAGE,
-                                options={'read_only': False, 'direct': False, 'aio': None})
+DISK_ON_PORT1 = DeviceEntry('d0', 'disk', bus='port1', addr='0x0', path=IMAGE, options={'read_only': False, 'direct': False, 'aio': None})
+PLUGGING_ON_PORT1 = DeviceEntry('d0', 'disk', state='plugging', bus='port1', addr='0x0', path=IMAGE, options={'read_only': False, 'direct': False, 'aio': None})
 CASES = {
     'a half plug is rolled back': (
-        (2, 5, 0), 'micro', (), (), ('disk', DISK), [OK, 'Failed to realize virtio-blk', OK, NO_EVENT],
-        ['blockdev-add', ('device_add', '0x0'), 'device_del'], {}, 'rolled back with device_del'),
+        (2, 5, 0),
+        'micro',
+        (),
+        (),
+        ('disk', DISK),
+        [OK, 'Failed to realize virtio-blk', OK, NO_EVENT],
+        ['blockdev-add', ('device_add', '0x0'), 'device_del'],
+        {},
+        'rolled back with device_del',
+    ),
     'a taken slot is retried at the next free one': (
-        (2, 5, 0), 'micro', (), (), ('disk', DISK), [OK, 'The slot 0 is occupied already.', OK],
-        ['blockdev-add', ('device_add', '0x0'), ('device_add', '0x1')], {'d0': ('plugged', 1)}, None),
+        (2, 5, 0),
+        'micro',
+        (),
+        (),
+        ('disk', DISK),
+        [OK, 'The slot 0 is occupied already.', OK],
+        ['blockdev-add', ('device_add', '0x0'), ('device_add', '0x1')],
+        {'d0': ('plugged', 1)},
+        None,
+    ),
     'an interrupted plug is resumed': (
-        (2, 5, 0), 'standard', (), (PLUGGING_ON_PORT1,), ('disk', dict(DISK, bus='port1')),
+        (2, 5, 0),
+        'standard',
+        (),
+        (PLUGGING_ON_PORT1,),
+        ('disk', dict(DISK, bus='port1')),
         ['Drive d0 has been added', 'Device id d0 existed'],
-        ['blockdev-add', ('device_add', 'port1')], {'d0': ('plugged', None)}, None),
+        ['blockdev-add', ('device_add', 'port1')],
+        {'d0': ('plugged', None)},
+        None,
+    ),
     'an unplug the guest does not acknowledge is pending': (
-        (2, 5, 0), 'standard', (DISK_ON_PORT1,), (), ('disk', dict(id='d0', state='absent')), [OK, NO_EVENT],
-        ['device_del'], {'d0': ('unplug-pending', None)}, 'the unplug is pending in the guest'),
+        (2, 5, 0),
+        'standard',
+        (DISK_ON_PORT1,),
+        (),
+        ('disk', dict(id='d0', state='absent')),
+        [OK, NO_EVENT],
+        ['device_del'],
+        {'d0': ('unplug-pending', None)},
+        'the unplug is pending in the guest',
+    ),
     'the 2.5.0 micro NIC unplug defect keeps the tap held': (
-        (2, 5, 0), 'micro', (NIC_AT_0,), (), ('nic', dict(id='net0', state='absent')),
+        (2, 5, 0),
+        'micro',
+        (NIC_AT_0,),
+        (),
+        ('nic', dict(id='net0', state='absent')),
         ['net0: failed to update config.', 'Device net0 not found'],
-        ['device_del', 'device_del'], {'net0': ('tap-held', 0)}, None),
+        ['device_del', 'device_del'],
+        {'net0': ('tap-held', 0)},
+        None,
+    ),
 }
 
 
 def _shape(received):
     shown = []
     for name, arguments in received:
-        place = (arguments or {}).get('addr') if name == 'device_add' and 'bus' not in arguments else \
-            (arguments or {}).get('bus')
+        place = (arguments or {}).get('addr') if name == 'device_add' and 'bus' not in arguments else (arguments or {}).get('bus')
         shown.append((name, place) if name == 'device_add' else name)
     return shown
 

@@ -100,7 +100,7 @@ def test_file_content_layout(path):
     with open(path, encoding='utf-8') as stream:
         content = json.load(stream)
     assert content['version'] == RECORD_VERSION
-    assert content['vm'] == {'pid': PID, 'start_time': START_TIME, 'socket': path[:-len('.devices.json')]}
+    assert content['vm'] == {'pid': PID, 'start_time': START_TIME, 'socket': path[: -len('.devices.json')]}
     assert content['devices'] == [disk().to_dict()]
     assert isinstance(content['updated_at'], float)
 
@@ -147,15 +147,18 @@ def test_corrupt_json_names_the_file(path):
     assert info.value.path == path
 
 
-@pytest.mark.parametrize('mutate, message', [
-    (lambda content: content.update(version=RECORD_VERSION + 1), 'has version 2'),
-    (lambda content: content.pop('version'), 'has version None'),
-    (lambda content: content['vm'].pop('start_time'), 'no valid "vm" identity'),
-    (lambda content: content.update(devices={}), 'no "devices" list'),
-    (lambda content: content['devices'].append(dict(content['devices'][0])), 'more than once'),
-    (lambda content: content['devices'][0].update(kind='usb'), "unknown kind 'usb'"),
-    (lambda content: content['devices'][0].pop('slot'), 'missing fields'),
-])
+@pytest.mark.parametrize(
+    'mutate, message',
+    [
+        (lambda content: content.update(version=RECORD_VERSION + 1), 'has version 2'),
+        (lambda content: content.pop('version'), 'has version None'),
+        (lambda content: content['vm'].pop('start_time'), 'no valid "vm" identity'),
+        (lambda content: content.update(devices={}), 'no "devices" list'),
+        (lambda content: content['devices'].append(dict(content['devices'][0])), 'more than once'),
+        (lambda content: content['devices'][0].update(kind='usb'), "unknown kind 'usb'"),
+        (lambda content: content['devices'][0].pop('slot'), 'missing fields'),
+    ],
+)
 def test_invalid_content_is_refused(path, mutate, message):
     saved_record(path, [disk()])
     with open(path, encoding='utf-8') as stream:
@@ -293,6 +296,7 @@ def test_save_into_a_read_only_directory_fails(tmp_path, monkeypatch):
             # root ignores the mode bits: have the temp file creation fail as it would for anyone else.
             def refuse(*args, **kwargs):
                 raise PermissionError(errno.EACCES, 'Permission denied')
+
             monkeypatch.setattr(_device_record.tempfile, 'mkstemp', refuse)
         with pytest.raises(RecordError, match='Permission denied') as info:
             DeviceRecord(path, PID, START_TIME).save()
@@ -302,16 +306,19 @@ def test_save_into_a_read_only_directory_fails(tmp_path, monkeypatch):
         directory.chmod(0o700)
 
 
-@pytest.mark.parametrize('field, value, message', [
-    ('kind', 'usb', "unknown kind 'usb'"),
-    ('state', 'gone', "unknown state 'gone'"),
-    ('slot', 'three', 'slot must be an integer'),
-    ('slot', True, 'slot must be an integer'),
-    ('path', 7, 'path must be a string'),
-    ('options', [], 'options must be an object'),
-    ('plugged_at', 'noon', 'plugged_at must be a number'),
-    ('id', '', 'non-empty string'),
-])
+@pytest.mark.parametrize(
+    'field, value, message',
+    [
+        ('kind', 'usb', "unknown kind 'usb'"),
+        ('state', 'gone', "unknown state 'gone'"),
+        ('slot', 'three', 'slot must be an integer'),
+        ('slot', True, 'slot must be an integer'),
+        ('path', 7, 'path must be a string'),
+        ('options', [], 'options must be an object'),
+        ('plugged_at', 'noon', 'plugged_at must be a number'),
+        ('id', '', 'non-empty string'),
+    ],
+)
 def test_from_dict_rejects_invalid_fields(field, value, message):
     data = disk().to_dict()
     data[field] = value

@@ -56,9 +56,13 @@ def fleet_vm(start_vm, make_image, tmp_path):
     def start(name, profile='2.1.0', machine='micro', options=()):
         standard = machine == 'standard'
         socket_name = name + '.sock'
-        vm = start_vm(profile, 'standard' if standard else 'microvm', cmdline=['-name', name], name=socket_name,
-                      options=['--record', str(tmp_path / socket_name) + '.qmp.jsonl']
-                      + (['--root-ports', '2'] if standard else []) + list(options))
+        vm = start_vm(
+            profile,
+            'standard' if standard else 'microvm',
+            cmdline=['-name', name],
+            name=socket_name,
+            options=['--record', str(tmp_path / socket_name) + '.qmp.jsonl'] + (['--root-ports', '2'] if standard else []) + list(options),
+        )
         disk = {'id': 'data0', 'path': make_image(name + '-data0.img', 8)}
         disk.update({'bus': 'pcie.1'} if standard else {'addr': '0x1'})
         return vm, {'name': name, 'socket': vm.socket_path, 'disks': [disk]}
@@ -135,8 +139,7 @@ def test_a_wrong_declaration_refuses_the_run_before_any_vm_is_contacted(fleet_vm
     assert raised.value.message.startswith('1 of the declared VMs is wrong, so nothing was sent to any VM: other: ')
     assert records(good) == [] and records(other) == []
     refused = fleet.refused(raised.value)
-    assert [(entry['name'], entry['attempted'], entry['failed']) for entry in refused['vms']] == \
-        [('good', False, False), ('other', False, True)]
+    assert [(entry['name'], entry['attempted'], entry['failed']) for entry in refused['vms']] == [('good', False, False), ('other', False, True)]
 
 
 def test_two_vms_with_one_name_or_one_socket_are_refused(fleet_vm):
@@ -145,7 +148,8 @@ def test_two_vms_with_one_name_or_one_socket_are_refused(fleet_vm):
         fleet_of([declared, dict(declared), dict(declared, name='alias')]).run()
     assert raised.value.problems == {
         'one': 'the name is declared twice (vms[0] and vms[1])',
-        'alias': 'its socket %s is that of VM one too' % declared['socket']}
+        'alias': 'its socket %s is that of VM one too' % declared['socket'],
+    }
 
 
 def test_vms_are_converged_concurrently_each_in_one_whole_session_under_its_own_lock(fleet_vm):
@@ -164,9 +168,11 @@ def test_vms_are_converged_concurrently_each_in_one_whole_session_under_its_own_
         assert received[0] == 'query-version' and received[-2:] == ['blockdev-add', 'device_add']
         spans.append((whole[0][0][2], whole[0][-1][2]))
         assert os.path.isfile(lock_path_for(vm.socket_path)), 'each VM has its own lock'
-    overlapping = [index for index, (start, end) in enumerate(spans)
-                   if any(other_start < end and start < other_end for other, (other_start, other_end) in enumerate(spans)
-                          if other != index)]
+    overlapping = [
+        index
+        for index, (start, end) in enumerate(spans)
+        if any(other_start < end and start < other_end for other, (other_start, other_end) in enumerate(spans) if other != index)
+    ]
     assert len(overlapping) >= 2, spans
 
 

@@ -35,12 +35,15 @@ def test_running_vms_are_found_by_their_command_line(start_vm):
     standard = start_vm('2.5.0', 'standard', name='db1.sock')
     found = mine(running_vms(), micro, standard)
     assert [(vm.pid, vm.name, vm.sockets, vm.machine) for vm in found] == [
-        (micro.pid, 'web1', [micro.socket_path], 'micro'), (standard.pid, None, [standard.socket_path], 'standard')]
+        (micro.pid, 'web1', [micro.socket_path], 'micro'),
+        (standard.pid, None, [standard.socket_path], 'standard'),
+    ]
 
 
 def test_a_process_naming_no_monitor_is_not_a_vm(tmp_path):
-    child = subprocess.Popen([sys.executable, '-c', 'import sys; sys.stdin.read()', '-machine', 'microvm', '-qmp',
-                              'tcp:127.0.0.1:4444,server,nowait'], stdin=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, '-c', 'import sys; sys.stdin.read()', '-machine', 'microvm', '-qmp', 'tcp:127.0.0.1:4444,server,nowait'], stdin=subprocess.PIPE
+    )
     try:
         time.sleep(0.2)
         assert [vm for vm in running_vms() if vm.pid == child.pid] == []
@@ -60,17 +63,16 @@ def test_declared_vms_not_running_and_running_vms_not_declared(start_vm, tmp_pat
     stray = start_vm(cmdline=['-name', 'stray'], name='stray.sock')
     link = tmp_path / 'alias.sock'
     link.symlink_to(declared_vm.socket_path)
-    compared = compare_declared([{'name': 'declared', 'socket': str(link)},
-                                 {'name': 'ghost', 'socket': str(tmp_path / 'ghost.sock')}], mine(running_vms(), declared_vm, stray))
-    assert compared == {'not_running': ['ghost'],
-                        'undeclared': [{'pid': stray.pid, 'name': 'stray', 'sockets': [stray.socket_path]}]}
+    compared = compare_declared(
+        [{'name': 'declared', 'socket': str(link)}, {'name': 'ghost', 'socket': str(tmp_path / 'ghost.sock')}], mine(running_vms(), declared_vm, stray)
+    )
+    assert compared == {'not_running': ['ghost'], 'undeclared': [{'pid': stray.pid, 'name': 'stray', 'sockets': [stray.socket_path]}]}
 
 
 def test_the_fleet_run_reports_the_host_without_touching_an_undeclared_monitor(start_vm, tmp_path):
     declared_vm = start_vm(name='declared.sock')
     stray = start_vm(cmdline=['-name', 'stray'], options=['--record', str(tmp_path / 'stray.jsonl')], name='stray.sock')
-    checked, dummy = validated_vms([{'name': 'declared', 'socket': declared_vm.socket_path},
-                                    {'name': 'ghost', 'socket': str(tmp_path / 'ghost.sock')}])
+    checked, dummy = validated_vms([{'name': 'declared', 'socket': declared_vm.socket_path}, {'name': 'ghost', 'socket': str(tmp_path / 'ghost.sock')}])
     result = Fleet(checked, tuple(kind.name for kind in all_kinds())).run()
     assert result['host']['not_running'] == ['ghost']
     assert {'pid': stray.pid, 'name': 'stray', 'sockets': [stray.socket_path]} in result['host']['undeclared']
@@ -81,15 +83,17 @@ def test_the_fleet_run_reports_the_host_without_touching_an_undeclared_monitor(s
 @pytest.mark.parametrize('profile', PROFILES)
 def test_the_listing_reads_free_monitors_and_says_busy_at_once(profile, start_vm, make_image, tmp_path):
     rootfs = make_image('rootfs.img', 8)
-    free = start_vm(profile, 'microvm', name='free.sock', cmdline=[
-        '-name', 'free', '-drive', 'file=%s,id=rootfs,readonly=off,direct=off' % rootfs,
-        '-device', 'virtio-blk-device,drive=rootfs,id=rootfs'])
+    free = start_vm(
+        profile,
+        'microvm',
+        name='free.sock',
+        cmdline=['-name', 'free', '-drive', 'file=%s,id=rootfs,readonly=off,direct=off' % rootfs, '-device', 'virtio-blk-device,drive=rootfs,id=rootfs'],
+    )
     standard = start_vm(profile, 'standard', name='standard.sock', options=['--root-ports', '1'])
     locked = start_vm(profile, 'microvm', name='locked.sock')
     connected = start_vm(profile, 'microvm', name='connected.sock')
     stray = start_vm(profile, 'microvm', name='stray.sock', options=['--record', str(tmp_path / 'stray.jsonl')])
-    declared = [{'name': name, 'socket': vm.socket_path}
-                for name, vm in (('free', free), ('standard', standard), ('locked', locked), ('connected', connected))]
+    declared = [{'name': name, 'socket': vm.socket_path} for name, vm in (('free', free), ('standard', standard), ('locked', locked), ('connected', connected))]
     declared.append({'name': 'ghost', 'socket': str(tmp_path / 'ghost.sock')})
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     client.connect(connected.socket_path)

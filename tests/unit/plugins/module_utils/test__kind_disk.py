@@ -75,8 +75,11 @@ OPTIONS = [
     ('boot_index', 1, 2, 'standard', ('2.5.0',), {}, {'boot_index': 1}),
     ('boot_index', 1, 2, 'micro', ('2.5.0',), {}, {'boot_index': 1}),
 ]
-PLUGS = [(option, value, other, machine, profile, sent_backend, sent_device)
-         for option, value, other, machine, profiles, sent_backend, sent_device in OPTIONS for profile in profiles]
+PLUGS = [
+    (option, value, other, machine, profile, sent_backend, sent_device)
+    for option, value, other, machine, profiles, sent_backend, sent_device in OPTIONS
+    for profile in profiles
+]
 PLUG_IDS = ['%s-%s-%s' % (row[0], row[3], row[4]) for row in PLUGS]
 
 
@@ -84,8 +87,10 @@ PLUG_IDS = ['%s-%s-%s' % (row[0], row[3], row[4]) for row in PLUGS]
 def test_option_is_sent_then_compared(option, value, other, machine, profile, sent_backend, sent_device):
     state = vm(machine, profile)
     plan = plugged(state, want(**{option: value}))
-    assert plan.commands == [{'execute': 'blockdev-add', 'arguments': backend(profile, **sent_backend)},
-                             {'execute': 'device_add', 'arguments': device(machine, profile, **sent_device)}]
+    assert plan.commands == [
+        {'execute': 'blockdev-add', 'arguments': backend(profile, **sent_backend)},
+        {'execute': 'device_add', 'arguments': device(machine, profile, **sent_device)},
+    ]
     assert plan.entry.options[option] == value and plan.after[option] == value
     # Re-run unchanged: nothing to send.
     assert plan_device(state, want(**{option: value})).commands == []
@@ -97,8 +102,7 @@ def test_option_is_sent_then_compared(option, value, other, machine, profile, se
     assert '%s: %r -> %r' % (option, value, other) in caught.value.message
     assert 'set on_change=replace' in caught.value.message
     replaced = plan_device(state, want(on_change='replace', **{option: other}))
-    assert [step['execute'] for step in replaced.commands][:2] == ['device_del', 'blockdev-del' if machine == 'standard'
-                                                                   else 'blockdev-add']
+    assert [step['execute'] for step in replaced.commands][:2] == ['device_del', 'blockdev-del' if machine == 'standard' else 'blockdev-add']
 
 
 @pytest.mark.parametrize('option,value,other,machine,profile,sent_backend,sent_device', PLUGS, ids=PLUG_IDS)
@@ -118,14 +122,22 @@ def test_option_survives_the_record_file(tmp_path, option, value, other, machine
 
 # Where each option is taken from: machine type -> first release (a machine type not named never takes it).
 SINCE = {
-    'discard': {'standard': (2, 1, 0)}, 'detect_zeroes': {'standard': (2, 5, 0)}, 'iops': {'standard': (2, 1, 0)},
-    'iothread': {'micro': (2, 5, 0), 'standard': (2, 1, 0)}, 'num_queues': {'standard': (2, 2, 0)},
-    'queue_size': {'standard': (2, 5, 0)}, 'boot_index': {'micro': (2, 5, 0), 'standard': (2, 2, 0)},
+    'discard': {'standard': (2, 1, 0)},
+    'detect_zeroes': {'standard': (2, 5, 0)},
+    'iops': {'standard': (2, 1, 0)},
+    'iothread': {'micro': (2, 5, 0), 'standard': (2, 1, 0)},
+    'num_queues': {'standard': (2, 2, 0)},
+    'queue_size': {'standard': (2, 5, 0)},
+    'boot_index': {'micro': (2, 5, 0), 'standard': (2, 2, 0)},
 }
-VALUES = {'discard': 'unmap', 'detect_zeroes': 'on', 'iops': 100, 'iothread': 'io1', 'num_queues': 2, 'queue_size': 128,
-          'boot_index': 3}
-REFUSED = [(option, machine, profile) for option in SINCE for machine in MACHINES for profile in PROFILES
-           if machine not in SINCE[option] or release(profile) < SINCE[option][machine]]
+VALUES = {'discard': 'unmap', 'detect_zeroes': 'on', 'iops': 100, 'iothread': 'io1', 'num_queues': 2, 'queue_size': 128, 'boot_index': 3}
+REFUSED = [
+    (option, machine, profile)
+    for option in SINCE
+    for machine in MACHINES
+    for profile in PROFILES
+    if machine not in SINCE[option] or release(profile) < SINCE[option][machine]
+]
 
 
 @pytest.mark.parametrize('option,machine,profile', REFUSED, ids=['-'.join(row) for row in REFUSED])
@@ -152,31 +164,35 @@ def test_qcow2_refused_on_a_micro_vm_and_raw_not_sent(profile):
     assert caught.value.message == (
         'disk drive-0: format=qcow2: a micro VM ignores it (StratoVirt honours it on standard VMs only), and reads every '
         'image raw: the guest would see, and could overwrite, the qcow2 container. Convert the image to raw (qemu-img '
-        'convert -O raw) and leave format unset')
+        'convert -O raw) and leave format unset'
+    )
     plan = plan_device(vm('micro', profile), want(format='raw'))
     assert plan.commands[0]['arguments'] == backend(profile) and plan.entry.options['format'] == 'raw'
 
 
-@pytest.mark.parametrize('machine,profile', [(machine, profile) for machine in MACHINES for profile in PROFILES
-                                             if machine == 'standard' or profile >= '2.5.0'])
+@pytest.mark.parametrize('machine,profile', [(machine, profile) for machine in MACHINES for profile in PROFILES if machine == 'standard' or profile >= '2.5.0'])
 def test_an_iothread_the_vm_lacks_is_refused(machine, profile):
     with pytest.raises(DeviceInputError) as caught:
         plan_device(vm(machine, profile, iothreads=['io1']), want(iothread='io9'))
-    assert caught.value.message == ("disk drive-0: iothread io9 is not an iothread of this VM (its iothreads: io1); "
-                                    "StratoVirt needs it on the VM's command line (-object iothread,id=io9)")
+    assert caught.value.message == (
+        "disk drive-0: iothread io9 is not an iothread of this VM (its iothreads: io1); StratoVirt needs it on the VM's command line (-object iothread,id=io9)"
+    )
 
 
-@pytest.mark.parametrize('params,message', [
-    ({'discard': 'on'}, 'disk drive-0: discard must be one of unmap, ignore'),
-    ({'format': 'vmdk'}, 'disk drive-0: format must be one of raw, qcow2'),
-    ({'detect_zeroes': 'yes'}, 'disk drive-0: detect_zeroes must be one of on, off, unmap'),
-    ({'iops': 0}, 'disk drive-0: iops must be an integer from 1 to 9223372036854775807, not 0'),
-    ({'num_queues': 33}, 'disk drive-0: num_queues must be an integer from 1 to 32, not 33'),
-    ({'queue_size': 100}, 'disk drive-0: queue_size must be a power of two (2, 4, ... 1024), not 100'),
-    ({'queue_size': 2048}, 'disk drive-0: queue_size must be an integer from 2 to 1024, not 2048'),
-    ({'boot_index': 256}, 'disk drive-0: boot_index must be an integer from 0 to 255, not 256'),
-    ({'iothread': 'io 1'}, "disk drive-0: iothread 'io 1' is not an iothread id"),
-])
+@pytest.mark.parametrize(
+    'params,message',
+    [
+        ({'discard': 'on'}, 'disk drive-0: discard must be one of unmap, ignore'),
+        ({'format': 'vmdk'}, 'disk drive-0: format must be one of raw, qcow2'),
+        ({'detect_zeroes': 'yes'}, 'disk drive-0: detect_zeroes must be one of on, off, unmap'),
+        ({'iops': 0}, 'disk drive-0: iops must be an integer from 1 to 9223372036854775807, not 0'),
+        ({'num_queues': 33}, 'disk drive-0: num_queues must be an integer from 1 to 32, not 33'),
+        ({'queue_size': 100}, 'disk drive-0: queue_size must be a power of two (2, 4, ... 1024), not 100'),
+        ({'queue_size': 2048}, 'disk drive-0: queue_size must be an integer from 2 to 1024, not 2048'),
+        ({'boot_index': 256}, 'disk drive-0: boot_index must be an integer from 0 to 255, not 256'),
+        ({'iothread': 'io 1'}, "disk drive-0: iothread 'io 1' is not an iothread id"),
+    ],
+)
 def test_option_form(params, message):
     with pytest.raises(DeviceInputError) as caught:
         want(**params)
@@ -186,10 +202,8 @@ def test_option_form(params, message):
 def cold_state(machine, profile, drive, device_props=''):
     state = vm(machine, profile)
     state.images = ['/srv/vm/rootfs.img']
-    device_args = 'virtio-blk-pci,drive=rootfs,id=rootfs,bus=pcie.1,addr=0x0' if machine == 'standard' else \
-        'virtio-blk-device,drive=rootfs,id=rootfs'
-    state.add_cold_plugged(['stratovirt', '-drive', 'file=/srv/vm/rootfs.img,id=rootfs,' + drive, '-device',
-                            device_args + device_props])
+    device_args = 'virtio-blk-pci,drive=rootfs,id=rootfs,bus=pcie.1,addr=0x0' if machine == 'standard' else 'virtio-blk-device,drive=rootfs,id=rootfs'
+    state.add_cold_plugged(['stratovirt', '-drive', 'file=/srv/vm/rootfs.img,id=rootfs,' + drive, '-device', device_args + device_props])
     return state
 
 
@@ -232,7 +246,8 @@ def test_a_qcow2_image_declared_raw_is_refused(tmp_path):
         assert caught.value.message == (
             'image %s of disk drive-0 is a qcow2 image (its header says so), but the disk is declared %s: plugged raw, the '
             'guest would see, and could overwrite, the qcow2 container. Set format=qcow2 (standard VMs), or convert the '
-            'image to raw (qemu-img convert -O raw)' % (image, declared))
+            'image to raw (qemu-img convert -O raw)' % (image, declared)
+        )
     assert check_host_inputs(want(path=image, format='qcow2')) is None
 
 
@@ -248,7 +263,8 @@ def test_a_qcow2_backing_file_is_named(tmp_path):
     image = write_qcow2(tmp_path / 'overlay.qcow2', backing=b'/srv/vm/base.qcow2')
     assert check_host_inputs(want(path=image, format='qcow2')) == (
         'disk drive-0: qcow2 image %s has the backing file /srv/vm/base.qcow2; StratoVirt must be able to read it, and it '
-        'must not change while the disk is plugged' % image)
+        'must not change while the disk is plugged' % image
+    )
 
 
 @pytest.mark.parametrize('profile', PROFILES)
@@ -263,4 +279,4 @@ def test_guest_name_on_a_micro_vm_is_the_slot(profile):
 def test_guest_name_on_a_standard_vm_is_the_serial_path(profile):
     assert plan_device(vm('standard', profile), want(serial='data-1')).after['guest_name'] == '/dev/disk/by-id/virtio-data-1'
     assert plan_device(vm('standard', profile), want()).after['guest_name'] is None
-    assert plan_device(vm('standard', profile), want(serial='a/b')).after['guest_name'] is None   # udev rewrites "/"
+    assert plan_device(vm('standard', profile), want(serial='a/b')).after['guest_name'] is None  # udev rewrites "/"

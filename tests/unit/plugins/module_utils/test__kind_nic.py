@@ -60,8 +60,10 @@ PLUG_IDS = ['%s-%s-%s-%s' % (row[0], row[1], row[3], row[4]) for row in PLUGS]
 def test_option_is_sent_then_compared(option, value, other, machine, profile, sent_backend, sent_device):
     state = vm(machine, profile)
     plan = plan_device(state, want(**{option: value}))
-    assert plan.commands == [{'execute': 'netdev_add', 'arguments': dict({'id': 'net-0', 'ifname': 'tap0'}, **sent_backend)},
-                             {'execute': 'device_add', 'arguments': device(machine, profile, **sent_device)}]
+    assert plan.commands == [
+        {'execute': 'netdev_add', 'arguments': dict({'id': 'net-0', 'ifname': 'tap0'}, **sent_backend)},
+        {'execute': 'device_add', 'arguments': device(machine, profile, **sent_device)},
+    ]
     assert plan.entry.options[option] == value and plan.after[option] == value
     state.devices['net-0'] = plan.entry.as_device()
     assert plan_device(state, want(**{option: value})).commands == []
@@ -69,8 +71,7 @@ def test_option_is_sent_then_compared(option, value, other, machine, profile, se
     with pytest.raises(DeviceInputError) as caught:
         plan_device(state, want(**{option: other}))
     assert '%s: %r -> %r' % (option, value, other) in caught.value.message and 'set on_change=replace' in caught.value.message
-    assert plan_device(state, want(on_change='replace', **{option: other})).commands[0] == \
-        {'execute': 'device_del', 'arguments': {'id': 'net-0'}}
+    assert plan_device(state, want(on_change='replace', **{option: other})).commands[0] == {'execute': 'device_del', 'arguments': {'id': 'net-0'}}
 
 
 @pytest.mark.parametrize('option,value,other,machine,profile,sent_backend,sent_device', PLUGS, ids=PLUG_IDS)
@@ -88,8 +89,13 @@ def test_option_survives_the_record_file(tmp_path, option, value, other, machine
 
 SINCE = {'queues': {'standard': (2, 1, 0)}, 'vhost': {'standard': (2, 1, 0)}, 'iothread': {'micro': (2, 5, 0)}}
 VALUES = {'queues': 2, 'vhost': True, 'iothread': 'io1'}
-REFUSED = [(option, machine, profile) for option in SINCE for machine in MACHINES for profile in PROFILES
-           if machine not in SINCE[option] or release(profile) < SINCE[option][machine]]
+REFUSED = [
+    (option, machine, profile)
+    for option in SINCE
+    for machine in MACHINES
+    for profile in PROFILES
+    if machine not in SINCE[option] or release(profile) < SINCE[option][machine]
+]
 
 
 @pytest.mark.parametrize('option,machine,profile', REFUSED, ids=['-'.join(row) for row in REFUSED])
@@ -118,8 +124,9 @@ def test_vhost_off_is_not_sent_and_passes_everywhere(profile):
 def test_an_iothread_the_vm_lacks_is_refused():
     with pytest.raises(DeviceInputError) as caught:
         plan_device(vm('micro', '2.5.0', iothreads=()), want(iothread='io1'))
-    assert caught.value.message == ("NIC net-0: iothread io1 is not an iothread of this VM (its iothreads: none); "
-                                    "StratoVirt needs it on the VM's command line (-object iothread,id=io1)")
+    assert caught.value.message == (
+        "NIC net-0: iothread io1 is not an iothread of this VM (its iothreads: none); StratoVirt needs it on the VM's command line (-object iothread,id=io1)"
+    )
 
 
 @pytest.mark.parametrize('queues', [0, 17])
@@ -135,11 +142,13 @@ def test_vhost_needs_vhost_net_on_the_host(tmp_path, monkeypatch):
     spec = want(ifname='nosuchtap0', create_tap=True, vhost=True)
     with pytest.raises(DeviceInputError) as caught:
         KINDS['nic'].check_host(spec)
-    assert caught.value.message == ('NIC net-0: vhost=true needs vhost-net on this host, but %s does not exist: load the '
-                                    'vhost_net kernel module (modprobe vhost_net), or leave vhost unset' % missing)
+    assert caught.value.message == (
+        'NIC net-0: vhost=true needs vhost-net on this host, but %s does not exist: load the '
+        'vhost_net kernel module (modprobe vhost_net), or leave vhost unset' % missing
+    )
     (tmp_path / 'vhost-net').write_text('')
     assert KINDS['nic'].check_host(spec) is None
-    KINDS['nic'].check_vhost_net(want(), missing + '.absent')   # vhost unset: the host is not asked
+    KINDS['nic'].check_vhost_net(want(), missing + '.absent')  # vhost unset: the host is not asked
 
 
 def fake_tap(tmp_path, monkeypatch, flags):
@@ -152,9 +161,11 @@ def test_multi_queue_needs_a_multi_queue_tap(tmp_path, monkeypatch):
     fake_tap(tmp_path, monkeypatch, '0x1002')
     with pytest.raises(DeviceInputError) as caught:
         KINDS['nic'].check_host(want(ifname='tap7', queues=4))
-    assert caught.value.message == ('tap tap7 of NIC net-0 is a single-queue tap, but queues=4 opens it once per queue '
-                                    'pair: create it with multi_queue (ip tuntap add dev tap7 mode tap multi_queue), or '
-                                    'leave queues unset')
+    assert caught.value.message == (
+        'tap tap7 of NIC net-0 is a single-queue tap, but queues=4 opens it once per queue '
+        'pair: create it with multi_queue (ip tuntap add dev tap7 mode tap multi_queue), or '
+        'leave queues unset'
+    )
     assert KINDS['nic'].check_host(want(ifname='tap7', queues=1)) is None
 
 
@@ -166,20 +177,22 @@ def test_a_multi_queue_tap_passes(tmp_path, monkeypatch):
 def cold_state(machine, netdev_props='', device_props=''):
     state = vm(machine, '2.5.0')
     state.taps = ['tap0']
-    device_args = 'virtio-net-pci,netdev=n0,id=n0,bus=pcie.1,addr=0x0' if machine == 'standard' else \
-        'virtio-net-device,netdev=n0,id=n0'
-    state.add_cold_plugged(['stratovirt', '-netdev', 'tap,id=n0,ifname=tap0' + netdev_props, '-device',
-                            device_args + device_props])
+    device_args = 'virtio-net-pci,netdev=n0,id=n0,bus=pcie.1,addr=0x0' if machine == 'standard' else 'virtio-net-device,netdev=n0,id=n0'
+    state.add_cold_plugged(['stratovirt', '-netdev', 'tap,id=n0,ifname=tap0' + netdev_props, '-device', device_args + device_props])
     return state
 
 
 @pytest.mark.parametrize('machine', MACHINES)
-@pytest.mark.parametrize('netdev_props,device_props,option,value,other', [
-    (',queues=4', ',mq=on', 'queues', 4, 2),
-    (',vhost=on', '', 'vhost', True, False),
-    ('', ',iothread=io1', 'iothread', 'io1', 'io2'),
-    ('', ',mac=52:54:00:00:00:09', 'mac', '52:54:00:00:00:09', '52:54:00:00:00:01'),
-], ids=['queues', 'vhost', 'iothread', 'mac'])
+@pytest.mark.parametrize(
+    'netdev_props,device_props,option,value,other',
+    [
+        (',queues=4', ',mq=on', 'queues', 4, 2),
+        (',vhost=on', '', 'vhost', True, False),
+        ('', ',iothread=io1', 'iothread', 'io1', 'io2'),
+        ('', ',mac=52:54:00:00:00:09', 'mac', '52:54:00:00:00:09', '52:54:00:00:00:01'),
+    ],
+    ids=['queues', 'vhost', 'iothread', 'mac'],
+)
 def test_option_read_back_from_the_command_line(machine, netdev_props, device_props, option, value, other):
     state = cold_state(machine, netdev_props, device_props)
     assert state.devices['n0'].options[option] == value

@@ -66,8 +66,7 @@ def offences(source: str) -> list:
         for node in ast.walk(test):
             # os.path is the module; self.path of a record or lock is a file of ours, not a device's field.
             owner = getattr(node, 'value', None)
-            if isinstance(node, ast.Attribute) and node.attr in KIND_FIELDS and \
-                    not (isinstance(owner, ast.Name) and owner.id in ('os', 'self')):
+            if isinstance(node, ast.Attribute) and node.attr in KIND_FIELDS and not (isinstance(owner, ast.Name) and owner.id in ('os', 'self')):
                 found.append('a test on .%s at line %d' % (node.attr, node.lineno))
     return found
 
@@ -81,23 +80,29 @@ def test_no_kind_branch_outside_the_kind_modules():
     assert {name: what for name, what in found.items() if what} == {}
 
 
-@pytest.mark.parametrize('source', [
-    "if spec.kind == 'disk':\n    pass\n",
-    "label = {'disk': 'disk', 'nic': 'NIC'}[kind]\n",
-    "limit = MICRO_DISK_SLOTS if kind == KIND_DISK else 2\n",
-    "if device.path:\n    holds = True\n",
-    "taps = [device for device in devices if device.ifname]\n",
-    "while entry.serial is None:\n    pass\n",
-])
+@pytest.mark.parametrize(
+    'source',
+    [
+        "if spec.kind == 'disk':\n    pass\n",
+        "label = {'disk': 'disk', 'nic': 'NIC'}[kind]\n",
+        "limit = MICRO_DISK_SLOTS if kind == KIND_DISK else 2\n",
+        "if device.path:\n    holds = True\n",
+        "taps = [device for device in devices if device.ifname]\n",
+        "while entry.serial is None:\n    pass\n",
+    ],
+)
 def test_the_guard_sees_a_kind_branch(source):
     assert offences(source)
 
 
-@pytest.mark.parametrize('source', [
-    '"""Disks and NICs: a \'disk\' docstring."""\n',
-    "DEVICE_KINDS = ('disk', 'nic')\n",
-    "kind = kind_named(entry.kind)\nif kind.host_holds(state, entry):\n    pass\n",
-])
+@pytest.mark.parametrize(
+    'source',
+    [
+        '"""Disks and NICs: a \'disk\' docstring."""\n',
+        "DEVICE_KINDS = ('disk', 'nic')\n",
+        "kind = kind_named(entry.kind)\nif kind.host_holds(state, entry):\n    pass\n",
+    ],
+)
 def test_the_guard_lets_a_registry_lookup_pass(source):
     assert offences(source) == []
 
@@ -118,8 +123,7 @@ def test_an_unknown_kind_is_refused_not_taken_for_another():
 @pytest.mark.parametrize('kind, field, value', [('disk', 'path', '/srv/vm/d.img'), ('nic', 'ifname', 'tap0')])
 def test_each_kind_shows_its_own_field(kind, field, value):
     shown = view_of(Device('d0', kind, 1, options={field: value, 'x': 1}))
-    assert shown == {'id': 'd0', 'kind': kind, 'addr': '0x1', 'source': 'record', field: value, 'x': 1,
-                     'guest_name': {'disk': 'vdb', 'nic': 'eth1'}[kind]}
+    assert shown == {'id': 'd0', 'kind': kind, 'addr': '0x1', 'source': 'record', field: value, 'x': 1, 'guest_name': {'disk': 'vdb', 'nic': 'eth1'}[kind]}
 
 
 def test_every_kind_declares_its_options_and_places():
@@ -142,9 +146,21 @@ def test_a_declared_device_keeps_the_task_s_values_and_their_normal_form(tmp_pat
     link.symlink_to(image)
     spec = spec_from_params('disk', {'id': 'd0', 'path': str(link), 'addr': '0x2'})
     assert (spec.kind, spec.id, spec.slot, spec.state, spec.on_change) == ('disk', 'd0', 2, 'present', 'fail')
-    assert spec.options == {'path': str(link), 'read_only': False, 'direct': True, 'aio': None, 'serial': None,
-                            'discard': None, 'format': None, 'detect_zeroes': None, 'iops': None, 'iothread': None,
-                            'num_queues': None, 'queue_size': None, 'boot_index': None}
+    assert spec.options == {
+        'path': str(link),
+        'read_only': False,
+        'direct': True,
+        'aio': None,
+        'serial': None,
+        'discard': None,
+        'format': None,
+        'detect_zeroes': None,
+        'iops': None,
+        'iothread': None,
+        'num_queues': None,
+        'queue_size': None,
+        'boot_index': None,
+    }
     assert spec.normal == dict(spec.options, path=os.path.realpath(str(image)))
 
 
@@ -166,7 +182,7 @@ def test_an_option_a_kind_does_not_compare_is_never_a_difference(tmp_path):
     spec = spec_from_params('disk', {'id': 'd0', 'path': image, 'read_only': True})
     found = []
     KINDS['disk'].differences(Device('d0', 'disk', 0, options={'path': image, 'write_cache': True}), spec.declared(), found)
-    assert found == []   # read_only unknown (not recorded), write_cache not an option the disk kind compares
+    assert found == []  # read_only unknown (not recorded), write_cache not an option the disk kind compares
 
 
 def test_how_a_cold_plugged_image_was_opened_is_not_compared(tmp_path):
@@ -175,15 +191,17 @@ def test_how_a_cold_plugged_image_was_opened_is_not_compared(tmp_path):
     options = {'read_only': False, 'direct': True, 'aio': 'native'}
     for source, expected in (('cold-plugged', []), ('record', ["direct: True -> False", "aio: 'native' -> 'threads'"])):
         found = []
-        KINDS['disk'].differences(Device('d0', 'disk', 0, options=dict(options, path=image), source=source), spec.declared(),
-                                  found)
+        KINDS['disk'].differences(Device('d0', 'disk', 0, options=dict(options, path=image), source=source), spec.declared(), found)
         assert found == expected
 
 
-@pytest.mark.parametrize('aio, serial, recorded', [
-    (None, None, {'path': '/srv/d.img', 'read_only': True, 'direct': False, 'aio': None}),
-    ('threads', 'S1', {'path': '/srv/d.img', 'read_only': True, 'direct': False, 'aio': 'threads', 'serial': 'S1'}),
-])
+@pytest.mark.parametrize(
+    'aio, serial, recorded',
+    [
+        (None, None, {'path': '/srv/d.img', 'read_only': True, 'direct': False, 'aio': None}),
+        ('threads', 'S1', {'path': '/srv/d.img', 'read_only': True, 'direct': False, 'aio': 'threads', 'serial': 'S1'}),
+    ],
+)
 def test_a_disk_records_aio_even_when_none_was_sent_and_serial_only_when_set(aio, serial, recorded):
     normal = {'path': '/srv/d.img', 'read_only': True, 'direct': False, 'aio': aio, 'serial': serial}
     assert KINDS['disk'].recorded_options(normal) == recorded

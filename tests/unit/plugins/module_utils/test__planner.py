@@ -48,8 +48,10 @@ def want_nic(**params):
 
 
 PLUG_DISK_21 = [
-    {'execute': 'blockdev-add', 'arguments': {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': IMG},
-                                              'cache': {'direct': True}, 'read-only': False}},
+    {
+        'execute': 'blockdev-add',
+        'arguments': {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': IMG}, 'cache': {'direct': True}, 'read-only': False},
+    },
     {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x1'}},
 ]
 SAME_DISK = disk('drive-0', 1, IMG, read_only=False, direct=True, aio=None)
@@ -60,29 +62,67 @@ TABLE = [
     ('present and equal', vm(SAME_DISK), want_disk(addr='0x1'), []),
     ('present, addr not declared', vm(SAME_DISK), want_disk(), []),
     ('absent and gone', vm(), want_disk(state='absent'), []),
-    ('absent and present', vm(SAME_DISK), want_disk(state='absent'),
-     [{'execute': 'device_del', 'arguments': {'id': 'drive-0'}}]),
-    ('lowest free slot', vm(disk('a', 0, '/a'), disk('b', 2, '/b')), want_disk(),
-     [PLUG_DISK_21[0], {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x1'}}]),
-    ('replace on a different image', vm(SAME_DISK), want_disk(path='/srv/vm/other.img', on_change='replace'),
-     [{'execute': 'device_del', 'arguments': {'id': 'drive-0'}},
-      {'execute': 'blockdev-add', 'arguments': {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': '/srv/vm/other.img'},
-                                                'cache': {'direct': True}, 'read-only': False}},
-      {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x1'}}]),
-    ('plug a NIC', vm(), want_nic(addr='0x0'),
-     [{'execute': 'netdev_add', 'arguments': {'id': 'net-0', 'ifname': 'tap0'}},
-      {'execute': 'device_add', 'arguments': {'id': 'net-0', 'driver': 'virtio-net-mmio', 'addr': '0x0'}}]),
-    ('plug a NIC on 2.5.0', vm(dialect=V25), want_nic(mac='52:54:00:00:00:01'),
-     [{'execute': 'netdev_add', 'arguments': {'id': 'net-0', 'ifname': 'tap0'}},
-      {'execute': 'device_add', 'arguments': {'id': 'net-0', 'driver': 'virtio-net-mmio', 'addr': '0x0', 'chardev': 'net-0',
-                                              'mac': '52:54:00:00:00:01'}}]),
-    ('plug a disk on 2.5.0', vm(dialect=V25), want_disk(serial='S1'),
-     [{'execute': 'blockdev-add', 'arguments': {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': IMG, 'aio': 'native'},
-                                                'cache': {'direct': True}, 'read-only': False}},
-      {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x0', 'drive': 'drive-0',
-                                              'serial': 'S1'}}]),
-    ('adopted device, slot unknown, is equal', vm(Device('drive-0', 'disk', options={'path': IMG}, source='adopted')),
-     want_disk(addr='0x1'), []),
+    ('absent and present', vm(SAME_DISK), want_disk(state='absent'), [{'execute': 'device_del', 'arguments': {'id': 'drive-0'}}]),
+    (
+        'lowest free slot',
+        vm(disk('a', 0, '/a'), disk('b', 2, '/b')),
+        want_disk(),
+        [PLUG_DISK_21[0], {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x1'}}],
+    ),
+    (
+        'replace on a different image',
+        vm(SAME_DISK),
+        want_disk(path='/srv/vm/other.img', on_change='replace'),
+        [
+            {'execute': 'device_del', 'arguments': {'id': 'drive-0'}},
+            {
+                'execute': 'blockdev-add',
+                'arguments': {
+                    'node-name': 'drive-0',
+                    'file': {'driver': 'file', 'filename': '/srv/vm/other.img'},
+                    'cache': {'direct': True},
+                    'read-only': False,
+                },
+            },
+            {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x1'}},
+        ],
+    ),
+    (
+        'plug a NIC',
+        vm(),
+        want_nic(addr='0x0'),
+        [
+            {'execute': 'netdev_add', 'arguments': {'id': 'net-0', 'ifname': 'tap0'}},
+            {'execute': 'device_add', 'arguments': {'id': 'net-0', 'driver': 'virtio-net-mmio', 'addr': '0x0'}},
+        ],
+    ),
+    (
+        'plug a NIC on 2.5.0',
+        vm(dialect=V25),
+        want_nic(mac='52:54:00:00:00:01'),
+        [
+            {'execute': 'netdev_add', 'arguments': {'id': 'net-0', 'ifname': 'tap0'}},
+            {'execute': 'device_add', 'arguments': {'id': 'net-0', 'driver': 'virtio-net-mmio', 'addr': '0x0', 'chardev': 'net-0', 'mac': '52:54:00:00:00:01'}},
+        ],
+    ),
+    (
+        'plug a disk on 2.5.0',
+        vm(dialect=V25),
+        want_disk(serial='S1'),
+        [
+            {
+                'execute': 'blockdev-add',
+                'arguments': {
+                    'node-name': 'drive-0',
+                    'file': {'driver': 'file', 'filename': IMG, 'aio': 'native'},
+                    'cache': {'direct': True},
+                    'read-only': False,
+                },
+            },
+            {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x0', 'drive': 'drive-0', 'serial': 'S1'}},
+        ],
+    ),
+    ('adopted device, slot unknown, is equal', vm(Device('drive-0', 'disk', options={'path': IMG}, source='adopted')), want_disk(addr='0x1'), []),
 ]
 
 
@@ -103,8 +143,16 @@ REFUSALS = [
     ('NIC slot beyond the limit', vm(), want_nic(addr='2'), 'beyond the 2 NIC slots'),
     ('slot taken', vm(disk('other', 1, '/o')), want_disk(addr='0x1'), 'addr 0x1 of disk drive-0 is taken by disk other'),
     ('no free slot', vm(*[disk('d%d' % n, n, '/d%d' % n) for n in range(4)]), want_disk(), 'no free disk slot'),
-    ('backends exhausted', vm(*[disk('d%d' % n, n, '/d%d' % n) for n in range(3)] + [nic('n%d' % n, n, 't%d' % n) for n in range(2)]
-                              + [Device('x', 'disk', options={'path': '/x'}, source='adopted')]), want_nic(), 'most a micro VM takes'),
+    (
+        'backends exhausted',
+        vm(
+            *[disk('d%d' % n, n, '/d%d' % n) for n in range(3)]
+            + [nic('n%d' % n, n, 't%d' % n) for n in range(2)]
+            + [Device('x', 'disk', options={'path': '/x'}, source='adopted')]
+        ),
+        want_nic(),
+        'most a micro VM takes',
+    ),
     ('image attached twice', vm(disk('other', 0, IMG)), want_disk(), 'already plugged as other'),
     ('the rootfs', vm(disk('rootfs', 0, IMG, source=SOURCE_COLD)), want_disk(), "the VM's own cold-plugged disk rootfs"),
     ('cold device absent', vm(disk('rootfs', 0, '/r', source=SOURCE_COLD)), want_disk(id='rootfs', state='absent'), 'allow_cold_unplug'),
@@ -124,24 +172,30 @@ def test_refusals(name, state, spec, message):
     assert message in caught.value.message, name
 
 
-@pytest.mark.parametrize('params,message', [
-    ({'id': 'a b', 'path': IMG}, 'is not usable'),
-    ({'id': 'x', 'path': IMG, 'addr': 'zz'}, 'is not a slot number'),
-    ({'id': 'x', 'path': IMG, 'addr': '0x1g'}, 'is not a slot number'),
-    ({'id': 'x'}, 'path is required'),
-    ({'id': 'x', 'path': IMG, 'serial': 'has space'}, 'serial must be'),
-])
+@pytest.mark.parametrize(
+    'params,message',
+    [
+        ({'id': 'a b', 'path': IMG}, 'is not usable'),
+        ({'id': 'x', 'path': IMG, 'addr': 'zz'}, 'is not a slot number'),
+        ({'id': 'x', 'path': IMG, 'addr': '0x1g'}, 'is not a slot number'),
+        ({'id': 'x'}, 'path is required'),
+        ({'id': 'x', 'path': IMG, 'serial': 'has space'}, 'serial must be'),
+    ],
+)
 def test_disk_input_refused(params, message):
     with pytest.raises(DeviceInputError, match=message):
         spec_from_params('disk', params)
 
 
-@pytest.mark.parametrize('params,message', [
-    ({'id': 'n', 'ifname': 'tap0', 'mac': '52:54:00:00:00'}, 'six hexadecimal pairs'),
-    ({'id': 'n', 'ifname': 'tap0', 'mac': '52:54:00:00:00:01:02'}, 'six hexadecimal pairs'),
-    ({'id': 'n', 'ifname': 'a-very-long-tap-name'}, 'not a valid interface name'),
-    ({'id': 'n'}, r'ifname \(the host tap\) is required'),
-])
+@pytest.mark.parametrize(
+    'params,message',
+    [
+        ({'id': 'n', 'ifname': 'tap0', 'mac': '52:54:00:00:00'}, 'six hexadecimal pairs'),
+        ({'id': 'n', 'ifname': 'tap0', 'mac': '52:54:00:00:00:01:02'}, 'six hexadecimal pairs'),
+        ({'id': 'n', 'ifname': 'a-very-long-tap-name'}, 'not a valid interface name'),
+        ({'id': 'n'}, r'ifname \(the host tap\) is required'),
+    ],
+)
 def test_nic_input_refused(params, message):
     with pytest.raises(DeviceInputError, match=message):
         spec_from_params('nic', params)
@@ -169,27 +223,61 @@ def pci_disk(device_id, bus, path, **options):
 
 
 STD_TABLE = [
-    ('plug into the first free root port', std_vm(pci_disk('a', 'pcie.1', '/a')), want_disk(),
-     [{'execute': 'blockdev-add', 'arguments': {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': IMG, 'aio': 'native'},
-                                                'cache': {'direct': True}, 'read-only': False}},
-      {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-pci', 'drive': 'drive-0', 'bus': 'pcie.2',
-                                              'addr': '0x0'}}]),
-    ('NIC with mac on 2.1.0', std_vm(dialect=S21), want_nic(mac='52:54:00:12:34:56', bus='pcie.2'),
-     [{'execute': 'netdev_add', 'arguments': {'id': 'net-0', 'ifname': 'tap0'}},
-      {'execute': 'device_add', 'arguments': {'id': 'net-0', 'driver': 'virtio-net-pci', 'netdev': 'net-0', 'bus': 'pcie.2',
-                                              'addr': '0x0', 'mac': '52:54:00:12:34:56'}}]),
-    ('unplug then delete the backend', std_vm(pci_disk('drive-0', 'pcie.1', IMG)), want_disk(state='absent'),
-     [{'execute': 'device_del', 'arguments': {'id': 'drive-0'}}, {'execute': 'blockdev-del', 'arguments': {'node-name': 'drive-0'}}]),
-    ('present and equal', std_vm(pci_disk('drive-0', 'pcie.1', IMG, read_only=False, direct=True, aio='native')),
-     want_disk(bus='pcie.1'), []),
-    ('a pending unplug is finished before plugging again',
-     std_vm(Device('drive-0', 'disk', None, 'pcie.1', {'path': IMG, 'read_only': False}, pending=True)),
-     want_disk(),
-     [{'execute': 'device_del', 'arguments': {'id': 'drive-0'}}, {'execute': 'blockdev-del', 'arguments': {'node-name': 'drive-0'}},
-      {'execute': 'blockdev-add', 'arguments': {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': IMG, 'aio': 'native'},
-                                                'cache': {'direct': True}, 'read-only': False}},
-      {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-pci', 'drive': 'drive-0', 'bus': 'pcie.1',
-                                              'addr': '0x0'}}]),
+    (
+        'plug into the first free root port',
+        std_vm(pci_disk('a', 'pcie.1', '/a')),
+        want_disk(),
+        [
+            {
+                'execute': 'blockdev-add',
+                'arguments': {
+                    'node-name': 'drive-0',
+                    'file': {'driver': 'file', 'filename': IMG, 'aio': 'native'},
+                    'cache': {'direct': True},
+                    'read-only': False,
+                },
+            },
+            {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-pci', 'drive': 'drive-0', 'bus': 'pcie.2', 'addr': '0x0'}},
+        ],
+    ),
+    (
+        'NIC with mac on 2.1.0',
+        std_vm(dialect=S21),
+        want_nic(mac='52:54:00:12:34:56', bus='pcie.2'),
+        [
+            {'execute': 'netdev_add', 'arguments': {'id': 'net-0', 'ifname': 'tap0'}},
+            {
+                'execute': 'device_add',
+                'arguments': {'id': 'net-0', 'driver': 'virtio-net-pci', 'netdev': 'net-0', 'bus': 'pcie.2', 'addr': '0x0', 'mac': '52:54:00:12:34:56'},
+            },
+        ],
+    ),
+    (
+        'unplug then delete the backend',
+        std_vm(pci_disk('drive-0', 'pcie.1', IMG)),
+        want_disk(state='absent'),
+        [{'execute': 'device_del', 'arguments': {'id': 'drive-0'}}, {'execute': 'blockdev-del', 'arguments': {'node-name': 'drive-0'}}],
+    ),
+    ('present and equal', std_vm(pci_disk('drive-0', 'pcie.1', IMG, read_only=False, direct=True, aio='native')), want_disk(bus='pcie.1'), []),
+    (
+        'a pending unplug is finished before plugging again',
+        std_vm(Device('drive-0', 'disk', None, 'pcie.1', {'path': IMG, 'read_only': False}, pending=True)),
+        want_disk(),
+        [
+            {'execute': 'device_del', 'arguments': {'id': 'drive-0'}},
+            {'execute': 'blockdev-del', 'arguments': {'node-name': 'drive-0'}},
+            {
+                'execute': 'blockdev-add',
+                'arguments': {
+                    'node-name': 'drive-0',
+                    'file': {'driver': 'file', 'filename': IMG, 'aio': 'native'},
+                    'cache': {'direct': True},
+                    'read-only': False,
+                },
+            },
+            {'execute': 'device_add', 'arguments': {'id': 'drive-0', 'driver': 'virtio-blk-pci', 'drive': 'drive-0', 'bus': 'pcie.1', 'addr': '0x0'}},
+        ],
+    ),
 ]
 
 
@@ -202,8 +290,7 @@ STD_REFUSALS = [
     ('the root bus', std_vm(), want_disk(bus='pcie.0'), 'bus pcie.0 of disk drive-0 is not a pcie-root-port of this VM'),
     ('addr other than 0x0', std_vm(), want_disk(addr='0x1'), 'at addr 0x0 of a pcie-root-port only'),
     ('root port taken', std_vm(pci_disk('a', 'pcie.1', '/a')), want_disk(bus='pcie.1'), 'bus pcie.1 of disk drive-0 is taken by a'),
-    ('no free root port', std_vm(pci_disk('a', 'pcie.1', '/a'), pci_disk('b', 'pcie.2', '/b')), want_disk(),
-     'no free pcie-root-port'),
+    ('no free root port', std_vm(pci_disk('a', 'pcie.1', '/a'), pci_disk('b', 'pcie.2', '/b')), want_disk(), 'no free pcie-root-port'),
     ('bus on a micro VM', vm(), want_disk(bus='pcie.1'), 'bus applies to standard VMs'),
 ]
 

@@ -68,6 +68,7 @@ def peer(tmp_path):
         made = ScriptedPeer(str(tmp_path / 'peer.sock'), **kwargs)
         peers.append(made)
         return made
+
     yield make
     for made in peers:
         made.close()
@@ -113,10 +114,13 @@ def test_command_over_8_kib_is_refused_before_sending(peer):
 
 
 def test_encode_command_keeps_key_order():
-    payload = {'execute': 'blockdev-add', 'arguments': {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': '/i'},
-                                                        'cache': {'direct': True}, 'read-only': False}}
-    assert encode_command(payload) == (b'{"execute":"blockdev-add","arguments":{"node-name":"drive-0","file":{"driver":'
-                                       b'"file","filename":"/i"},"cache":{"direct":true},"read-only":false}}\n')
+    payload = {
+        'execute': 'blockdev-add',
+        'arguments': {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': '/i'}, 'cache': {'direct': True}, 'read-only': False},
+    }
+    assert encode_command(payload) == (
+        b'{"execute":"blockdev-add","arguments":{"node-name":"drive-0","file":{"driver":"file","filename":"/i"},"cache":{"direct":true},"read-only":false}}\n'
+    )
 
 
 def test_error_reply_carries_class_desc_and_command_even_with_a_bare_newline(start_vm):
@@ -137,8 +141,7 @@ def test_device_deleted_is_received_before_or_after_the_reply(start_vm, make_ima
     vm = start_vm(profile)
     image = make_image()
     with QMPClient(vm.socket_path, timeout=5) as client:
-        client.execute('blockdev-add', {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': image},
-                                        'cache': {'direct': False}, 'read-only': False})
+        client.execute('blockdev-add', {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': image}, 'cache': {'direct': False}, 'read-only': False})
         plug = {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x1'}
         if profile == '2.5.0':
             plug['drive'] = 'drive-0'
@@ -156,8 +159,7 @@ def test_device_deleted_is_received_before_or_after_the_reply(start_vm, make_ima
 def test_wait_event_times_out_when_the_event_is_withheld(start_vm, make_image):
     vm = start_vm('2.5.0', options=['--fault-withhold-event', 'DEVICE_DELETED'])
     with QMPClient(vm.socket_path, timeout=5) as client:
-        client.execute('blockdev-add', {'node-name': 'd', 'file': {'driver': 'file', 'filename': make_image()},
-                                        'cache': {'direct': False}})
+        client.execute('blockdev-add', {'node-name': 'd', 'file': {'driver': 'file', 'filename': make_image()}, 'cache': {'direct': False}})
         client.execute('device_del', {'id': 'd'})
         with pytest.raises(QMPTimeoutError, match='no DEVICE_DELETED event for d'):
             client.wait_event('DEVICE_DELETED', 'd', timeout=0.3)
@@ -169,8 +171,7 @@ def test_busy_monitor_is_refused_without_connecting(start_vm):
     read_greeting(holder)
     with pytest.raises(QMPBusyError, match='QMP monitor of %s is in use by another client' % vm.socket_path):
         QMPClient(vm.socket_path, timeout=1).connect()
-    assert not [entry for entry in monitor_usage(vm.socket_path).entries if entry.role == 'queued'], \
-        'the refused client must not sit in the backlog'
+    assert not [entry for entry in monitor_usage(vm.socket_path).entries if entry.role == 'queued'], 'the refused client must not sit in the backlog'
     holder.close()
     time.sleep(0.2)
     assert vm.alive(), 'StratoVirt dies when a queued client gave up; none may be left behind'
@@ -268,11 +269,14 @@ def test_throttled_command_is_sent_again_once(peer, monkeypatch):
     assert fake.received == [b'{"execute":"query-status"}\n'] * 2
 
 
-@pytest.mark.parametrize('greeting,match', [
-    (b'{"hello":1}\r\n', 'expected a QMP greeting'),
-    (b'{"QMP":{"capabilities":[]}}\r\n', 'malformed QMP greeting'),
-    (b'not json\r\n', 'invalid JSON'),
-])
+@pytest.mark.parametrize(
+    'greeting,match',
+    [
+        (b'{"hello":1}\r\n', 'expected a QMP greeting'),
+        (b'{"QMP":{"capabilities":[]}}\r\n', 'malformed QMP greeting'),
+        (b'not json\r\n', 'invalid JSON'),
+    ],
+)
 def test_bad_greeting(peer, greeting, match):
     fake = peer(greeting=greeting)
     with pytest.raises(QMPProtocolError, match=match):

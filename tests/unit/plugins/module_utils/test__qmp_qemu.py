@@ -39,9 +39,12 @@ def qemu(tmp_path):
     if QEMU is None:
         pytest.skip('qemu-system-x86_64 is not installed (make test installs it)')
     sock = str(tmp_path / 'qemu.sock')
-    process = subprocess.Popen([QEMU, '-M', 'none', '-accel', 'tcg', '-S', '-display', 'none', '-nodefaults',
-                                '-qmp', 'unix:%s,server,nowait' % sock], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [QEMU, '-M', 'none', '-accel', 'tcg', '-S', '-display', 'none', '-nodefaults', '-qmp', 'unix:%s,server,nowait' % sock],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     # Ready means listening (the kernel's Unix socket table says so), not merely bound: QEMU creates the file first.
     deadline = time.monotonic() + 30
     while not listening(sock):

@@ -86,8 +86,7 @@ def test_a_newer_release_is_warned_about_once_and_driven_as_the_newest_known(sta
 
 def test_every_error_of_the_collection_has_one_root():
     roots = {_error_root.CollectionError}
-    for error in (QMPError, QMPCommandError, QMPLockTimeout, DeviceInputError, DeviceApplyError, DialectError,
-                  RecordError, VMProcessError, UnixDiagError):
+    for error in (QMPError, QMPCommandError, QMPLockTimeout, DeviceInputError, DeviceApplyError, DialectError, RecordError, VMProcessError, UnixDiagError):
         assert set(error.__mro__) & roots, error
 
 
@@ -103,8 +102,7 @@ def test_the_vm_is_named_once_in_the_message(start_vm, tmp_path):
     assert failure_message(command, vm.socket_path) == 'VM %s: device_del failed: Device d not found' % vm.socket_path
 
 
-ROOT_PORTS = ['-device', 'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3',
-              '-device', 'pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x4']
+ROOT_PORTS = ['-device', 'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3', '-device', 'pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x4']
 
 
 def is_subsequence(sent, listed):
@@ -140,8 +138,9 @@ def test_check_mode_lists_everything_the_real_run_sends(profile, machine, kind, 
         assert is_subsequence(sent, checked['commands']), (sent, checked['commands'])
         conditional = [command for command, when in zip(checked['commands'], checked['when']) if when]
         # The 2.5.0 micro VM NIC unplug: its second device_del is planned, with its condition shown.
-        expect_follow_up = task.get('state') == 'absent' and machine == 'micro' and kind == 'nic' and \
-            tuple(int(part) for part in profile.split('.')) >= (2, 5, 0)
+        expect_follow_up = (
+            task.get('state') == 'absent' and machine == 'micro' and kind == 'nic' and tuple(int(part) for part in profile.split('.')) >= (2, 5, 0)
+        )
         assert conditional == ([{'execute': 'device_del', 'arguments': {'id': 'x1'}}] if expect_follow_up else [])
 
 

@@ -65,14 +65,16 @@ def test_given_machine_skips_the_probe():
     assert [name for name, dummy in client.sent] == ['query-version']
 
 
-@pytest.mark.parametrize('answers,match', [
-    ({'query-version': {'package': 'Debian 1:7.2+dfsg', 'qemu': {}}}, 'not StratoVirt'),
-    ({'query-version': {'package': 'StratoVirt-2.0.0'}}, 'older than 2.1.0'),
-    ({'query-version': error('query-version', 'unknown variant `query-version`')}, 'before 2.0'),
-    ({'query-version': {'package': 'StratoVirt-2.1.0'}, 'blockdev-del': {}}, 'succeeded'),
-    ({'query-version': {'package': 'StratoVirt-2.1.0'}, 'blockdev-del': error('blockdev-del', 'Node x is in use')},
-     'cannot tell the machine type'),
-])
+@pytest.mark.parametrize(
+    'answers,match',
+    [
+        ({'query-version': {'package': 'Debian 1:7.2+dfsg', 'qemu': {}}}, 'not StratoVirt'),
+        ({'query-version': {'package': 'StratoVirt-2.0.0'}}, 'older than 2.1.0'),
+        ({'query-version': error('query-version', 'unknown variant `query-version`')}, 'before 2.0'),
+        ({'query-version': {'package': 'StratoVirt-2.1.0'}, 'blockdev-del': {}}, 'succeeded'),
+        ({'query-version': {'package': 'StratoVirt-2.1.0'}, 'blockdev-del': error('blockdev-del', 'Node x is in use')}, 'cannot tell the machine type'),
+    ],
+)
 def test_refused_monitors(answers, match):
     with pytest.raises(DialectError, match=match):
         detect(Answering(answers))
@@ -91,25 +93,29 @@ def bytes_of(name, arguments):
 def test_21_commands_are_the_operators_guide_commands():
     assert bytes_of('blockdev-add', V21.disk_backend('drive-0', '/path/to/block', False, True, None)) == (
         b'{"execute":"blockdev-add","arguments":{"node-name":"drive-0","file":{"driver":"file",'
-        b'"filename":"/path/to/block"},"cache":{"direct":true},"read-only":false}}\n')
+        b'"filename":"/path/to/block"},"cache":{"direct":true},"read-only":false}}\n'
+    )
     assert bytes_of('device_add', V21.micro_disk_device('drive-0', 1, serial='s')) == (
-        b'{"execute":"device_add","arguments":{"id":"drive-0","driver":"virtio-blk-mmio","addr":"0x1"}}\n')
-    assert bytes_of('netdev_add', V21.nic_backend('net-0', 'tap0')) == (
-        b'{"execute":"netdev_add","arguments":{"id":"net-0","ifname":"tap0"}}\n')
+        b'{"execute":"device_add","arguments":{"id":"drive-0","driver":"virtio-blk-mmio","addr":"0x1"}}\n'
+    )
+    assert bytes_of('netdev_add', V21.nic_backend('net-0', 'tap0')) == (b'{"execute":"netdev_add","arguments":{"id":"net-0","ifname":"tap0"}}\n')
     assert bytes_of('device_add', V21.micro_nic_device('net-0', 0, mac='52:54:00:12:34:56')) == (
-        b'{"execute":"device_add","arguments":{"id":"net-0","driver":"virtio-net-mmio","addr":"0x0"}}\n')
+        b'{"execute":"device_add","arguments":{"id":"net-0","driver":"virtio-net-mmio","addr":"0x0"}}\n'
+    )
 
 
 def test_25_commands_follow_the_25_recording():
     assert bytes_of('blockdev-add', V25.disk_backend('drive-2', '/srv/vm/disk2.img', False, True, None)) == (
         b'{"execute":"blockdev-add","arguments":{"node-name":"drive-2","file":{"driver":"file",'
-        b'"filename":"/srv/vm/disk2.img","aio":"native"},"cache":{"direct":true},"read-only":false}}\n')
+        b'"filename":"/srv/vm/disk2.img","aio":"native"},"cache":{"direct":true},"read-only":false}}\n'
+    )
     assert V25.disk_backend('d', '/i', False, False, None)['file'] == {'driver': 'file', 'filename': '/i'}
     assert bytes_of('device_add', V25.micro_disk_device('drive-0', 1)) == (
-        b'{"execute":"device_add","arguments":{"id":"drive-0","driver":"virtio-blk-mmio","addr":"0x1","drive":"drive-0"}}\n')
+        b'{"execute":"device_add","arguments":{"id":"drive-0","driver":"virtio-blk-mmio","addr":"0x1","drive":"drive-0"}}\n'
+    )
     assert bytes_of('device_add', V25.micro_nic_device('net-0', 0, mac='52:54:00:12:34:56')) == (
-        b'{"execute":"device_add","arguments":{"id":"net-0","driver":"virtio-net-mmio","addr":"0x0","chardev":"net-0",'
-        b'"mac":"52:54:00:12:34:56"}}\n')
+        b'{"execute":"device_add","arguments":{"id":"net-0","driver":"virtio-net-mmio","addr":"0x0","chardev":"net-0","mac":"52:54:00:12:34:56"}}\n'
+    )
 
 
 @pytest.mark.parametrize('profile', PROFILES)

@@ -43,14 +43,17 @@ def offences(source: str, patterns) -> list:
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            found.extend('reply text %r at line %d' % (text, node.lineno)
-                         for text, pattern in patterns.items() if pattern.search(node.value))
+            found.extend('reply text %r at line %d' % (text, node.lineno) for text, pattern in patterns.items() if pattern.search(node.value))
         elif isinstance(node, ast.Compare):
             operands = [node.left] + list(node.comparators)
             if any(isinstance(operand, ast.Attribute) and operand.attr == 'desc' for operand in operands):
                 found.append('comparison of .desc at line %d' % node.lineno)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                isinstance(node.func.value, ast.Attribute) and node.func.value.attr == 'desc':
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute)
+            and node.func.value.attr == 'desc'
+        ):
             found.append('.desc.%s() at line %d' % (node.func.attr, node.lineno))
     return found
 
@@ -70,13 +73,16 @@ def test_no_reply_text_outside_the_dialect():
     assert {path: what for path, what in found.items() if what} == {}
 
 
-@pytest.mark.parametrize('source', [
-    "if exc.desc == 'Device %s not found' % device_id:\n    pass\n",
-    "if exc.desc.startswith('x'):\n    pass\n",
-    "ok = desc in ('a', 'b') or self.desc != 'c'\n",
-    "TEXT = 'Guest is still on the fly of another (un)plugging'\n",
-    "message = ('%s: failed to update ' 'config.' % device_id)\n",
-])
+@pytest.mark.parametrize(
+    'source',
+    [
+        "if exc.desc == 'Device %s not found' % device_id:\n    pass\n",
+        "if exc.desc.startswith('x'):\n    pass\n",
+        "ok = desc in ('a', 'b') or self.desc != 'c'\n",
+        "TEXT = 'Guest is still on the fly of another (un)plugging'\n",
+        "message = ('%s: failed to update ' 'config.' % device_id)\n",
+    ],
+)
 def test_the_guard_sees_a_copied_reply(source):
     assert offences(source, reply_patterns())
 
@@ -110,12 +116,17 @@ CLASSIFIED = [
     ((2, 5, 0), MACHINE_STANDARD, 'is_absent_reply', 'Failed to detach device: id d not found', ('d',), True),
     ((2, 5, 0), MACHINE_MICRO, 'is_backend_present', 'd is already registered.', ('d',), True),
     ((2, 1, 0), MACHINE_STANDARD, 'is_backend_present', 'Netdev "d" has been added', ('d',), True),
-    ((2, 5, 0), MACHINE_STANDARD, 'is_backend_present', 'Failed to add drive /i.img, file can only be shared with '
-     'read_only. Is it used more than once or another process using the same file?', ('d',), True),
+    (
+        (2, 5, 0),
+        MACHINE_STANDARD,
+        'is_backend_present',
+        'Failed to add drive /i.img, file can only be shared with read_only. Is it used more than once or another process using the same file?',
+        ('d',),
+        True,
+    ),
     ((2, 1, 0), MACHINE_MICRO, 'is_place_taken', 'The slot 1 is occupied already.', (1,), True),
     ((2, 1, 0), MACHINE_MICRO, 'is_place_taken', 'The slot 1 is occupied already.', (2,), False),
-    ((2, 1, 0), MACHINE_STANDARD, 'is_place_taken', 'Failed to add virtio pci blk: Failed to add virtio pci block device',
-     (), True),
+    ((2, 1, 0), MACHINE_STANDARD, 'is_place_taken', 'Failed to add virtio pci blk: Failed to add virtio pci block device', (), True),
     ((2, 5, 0), MACHINE_STANDARD, 'is_already_plugged', 'Device id d existed', ('d',), True),
     ((2, 5, 0), MACHINE_MICRO, 'is_already_plugged', 'Device id d existed', ('d',), False),
     ((2, 1, 0), MACHINE_STANDARD, 'is_unplug_busy', 'Guest is still on the fly of another (un)plugging', (), False),

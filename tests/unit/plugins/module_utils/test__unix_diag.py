@@ -298,10 +298,14 @@ def test_missing_path_raises(tmp_path):
         monitor_usage(str(tmp_path / "absent.sock"))
 
 
-@pytest.mark.parametrize("make", [
-    lambda path: path.write_text("not a socket"),
-    lambda path: path.mkdir(),
-], ids=["regular-file", "directory"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda path: path.write_text("not a socket"),
+        lambda path: path.mkdir(),
+    ],
+    ids=["regular-file", "directory"],
+)
 def test_path_that_is_not_a_socket_raises(tmp_path, make):
     path = tmp_path / "qmp.sock"
     make(path)
@@ -378,6 +382,7 @@ def test_kernel_error_reply_falls_back_to_proc(tmp_path, sockets, monkeypatch):
     def bad_request(seq):
         request = struct.pack("=BBHIIIII", 255, 0, 0, 0xFFFFFFFF, 0, 0, 0xFFFFFFFF, 0xFFFFFFFF)
         return struct.pack("=IHHII", 16 + len(request), 20, 0x301, seq, 0) + request
+
     monkeypatch.setattr(unix_diag, "_build_dump_request", bad_request)
     path = str(tmp_path / "qmp.sock")
     listen(sockets, path)

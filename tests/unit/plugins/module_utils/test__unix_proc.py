@@ -16,6 +16,7 @@ import pytest
 from ansible_collections.stratovirt.qmp.plugins.module_utils import _unix_diag as unix_diag
 from ansible_collections.stratovirt.qmp.plugins.module_utils import _unix_proc as unix_proc
 from ansible_collections.stratovirt.qmp.plugins.module_utils._unix_diag import UnixDiagError, UnixSocketEntry, monitor_usage
+
 # sockets: the fixture of test__unix_diag, which closes what a test opened.
 from test__unix_diag import accept, connect, inode, listen, only, roles, sockets  # noqa: F401  pylint: disable=unused-import
 
@@ -23,19 +24,26 @@ from test__unix_diag import accept, connect, inode, listen, only, roles, sockets
 @pytest.fixture
 def no_sock_diag(monkeypatch):
     """Make opening the netlink socket fail as it does without permission, so the /proc fallback runs."""
+
     def refuse():
         raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
     monkeypatch.setattr(unix_diag, "_open_sock_diag", refuse)
 
 
-@pytest.mark.parametrize("failure", [
-    OSError(errno.EPERM, os.strerror(errno.EPERM)),
-    OSError(errno.EPROTONOSUPPORT, os.strerror(errno.EPROTONOSUPPORT)),
-    AttributeError("module 'socket' has no attribute 'AF_NETLINK'"),
-], ids=["EPERM", "EPROTONOSUPPORT", "no-AF_NETLINK"])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OSError(errno.EPERM, os.strerror(errno.EPERM)),
+        OSError(errno.EPROTONOSUPPORT, os.strerror(errno.EPROTONOSUPPORT)),
+        AttributeError("module 'socket' has no attribute 'AF_NETLINK'"),
+    ],
+    ids=["EPERM", "EPROTONOSUPPORT", "no-AF_NETLINK"],
+)
 def test_fallback_queued_is_busy(tmp_path, sockets, monkeypatch, failure):
     def refuse():
         raise failure
+
     monkeypatch.setattr(unix_diag, "_open_sock_diag", refuse)
     path = str(tmp_path / "qmp.sock")
     listener = listen(sockets, path, backlog=1)
@@ -151,12 +159,16 @@ def test_fallback_unreadable_proc_raises(tmp_path, sockets, monkeypatch):
         monitor_usage(path)
 
 
-@pytest.mark.parametrize("line, expected", [
-    ("0000000000000000: 00000002 00000000 00010000 0001 01  5389 /run/vm/qmp.sock", (0x10000, 1, 1, 5389, "/run/vm/qmp.sock")),
-    ("0000000000000000: 00000003 00000000 00000000 0001 02     0 /tmp/with space.sock", (0, 1, 2, 0, "/tmp/with space.sock")),
-    ("0000000000000000: 00000003 00000000 00000000 0001 03  5391 qmp.sock", (0, 1, 3, 5391, "qmp.sock")),
-    ("0000000000000000: 00000002 00000000 00000000 0001 03  5390", None),
-    ("garbage", None),
-], ids=["listener", "queued-with-space", "relative", "unbound", "garbage"])
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("0000000000000000: 00000002 00000000 00010000 0001 01  5389 /run/vm/qmp.sock", (0x10000, 1, 1, 5389, "/run/vm/qmp.sock")),
+        ("0000000000000000: 00000003 00000000 00000000 0001 02     0 /tmp/with space.sock", (0, 1, 2, 0, "/tmp/with space.sock")),
+        ("0000000000000000: 00000003 00000000 00000000 0001 03  5391 qmp.sock", (0, 1, 3, 5391, "qmp.sock")),
+        ("0000000000000000: 00000002 00000000 00000000 0001 03  5390", None),
+        ("garbage", None),
+    ],
+    ids=["listener", "queued-with-space", "relative", "unbound", "garbage"],
+)
 def test_parse_proc_net_unix_line(line, expected):
     assert unix_proc.parse_proc_net_unix_line(line) == expected

@@ -68,6 +68,7 @@ def test_lock_file_that_cannot_be_created_is_a_connection_error(tmp_path):
 
 # -- issue 10.5: a lock file planted in a world-writable socket directory -------------------------
 
+
 def test_a_dangling_symlink_at_the_lock_path_is_refused_and_its_target_not_created(tmp_path):
     sock = str(tmp_path / 'qmp.sock')
     target = tmp_path / 'elsewhere' / 'created-by-root'

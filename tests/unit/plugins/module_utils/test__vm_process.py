@@ -18,8 +18,16 @@ import pytest
 from ansible_collections.stratovirt.qmp.plugins.module_utils._cold_plug import ColdPlugged, cold_plugged_devices
 from ansible_collections.stratovirt.qmp.plugins.module_utils._stratovirt_cmdline import machine_type
 from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_process import (
-    OpenImage, VMProcessError, command_line, held_taps,
-    open_images, parse_stat, peer_pid, process_identity, writers_of_any)
+    OpenImage,
+    VMProcessError,
+    command_line,
+    held_taps,
+    open_images,
+    parse_stat,
+    peer_pid,
+    process_identity,
+    writers_of_any,
+)
 
 ROOTFS_CMDLINE = ['-drive', 'file=IMG,id=rootfs,readonly=off,direct=off', '-device', 'virtio-blk-device,drive=rootfs,id=rootfs']
 
@@ -74,8 +82,11 @@ def holder():
     def start(path, flags):
         code = 'import os, sys\nfd = os.open(sys.argv[1], int(sys.argv[2]))\nprint("ready", flush=True)\nsys.stdin.read()\n'
         # Outlives this function on purpose: it is reaped at teardown.
-        child = subprocess.Popen([sys.executable, '-c', code, path, str(flags)],  # pylint: disable=consider-using-with
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        child = subprocess.Popen(
+            [sys.executable, '-c', code, path, str(flags)],  # pylint: disable=consider-using-with
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         started.append(child)
         assert child.stdout.readline() == b'ready\n'
         return child
@@ -170,13 +181,18 @@ def test_open_images_after_blockdev_add_on_250(start_vm, make_image, qmp_session
     assert not open_images(vm.pid)
     qmp = qmp_sessions(vm)
     assert qmp.execute('qmp_capabilities') == {'return': {}}
-    assert qmp.execute('blockdev-add', {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': direct_image, 'aio': 'native'},
-                                        'cache': {'direct': True}, 'read-only': False}) == {'return': {}}
-    assert qmp.execute('blockdev-add', {'node-name': 'drive-1', 'file': {'driver': 'file', 'filename': readonly_image},
-                                        'cache': {'direct': False}, 'read-only': True}) == {'return': {}}
+    assert qmp.execute(
+        'blockdev-add',
+        {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': direct_image, 'aio': 'native'}, 'cache': {'direct': True}, 'read-only': False},
+    ) == {'return': {}}
+    assert qmp.execute(
+        'blockdev-add', {'node-name': 'drive-1', 'file': {'driver': 'file', 'filename': readonly_image}, 'cache': {'direct': False}, 'read-only': True}
+    ) == {'return': {}}
     # 2.5.0 opens images at blockdev-add, before any device_add.
-    assert open_images(vm.pid) == [OpenImage(os.path.realpath(direct_image), writable=True, direct=True),
-                                   OpenImage(os.path.realpath(readonly_image), writable=False, direct=False)]
+    assert open_images(vm.pid) == [
+        OpenImage(os.path.realpath(direct_image), writable=True, direct=True),
+        OpenImage(os.path.realpath(readonly_image), writable=False, direct=False),
+    ]
 
 
 def test_open_images_follow_plug_and_unplug_on_210(start_vm, make_image, qmp_sessions):
@@ -184,8 +200,9 @@ def test_open_images_follow_plug_and_unplug_on_210(start_vm, make_image, qmp_ses
     image = make_image('disk.img', 8)
     qmp = qmp_sessions(vm)
     qmp.execute('qmp_capabilities')
-    assert qmp.execute('blockdev-add', {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': image},
-                                        'cache': {'direct': False}, 'read-only': False}) == {'return': {}}
+    assert qmp.execute(
+        'blockdev-add', {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': image}, 'cache': {'direct': False}, 'read-only': False}
+    ) == {'return': {}}
     assert not open_images(vm.pid)  # 2.1.0 opens the image at device_add
     assert qmp.execute('device_add', {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x0'}) == {'return': {}}
     assert open_images(vm.pid) == [OpenImage(os.path.realpath(image), True, False)]
@@ -220,14 +237,20 @@ def test_simulator_argv_cold_plugged_devices(start_vm, make_image, host_tap, tmp
     image, tap = make_image('rootfs.img', 8), host_tap()
     qmp_path = str(tmp_path / 'unused-qmp.sock')
     cmdline = [arg.replace('IMG', image) for arg in ROOTFS_CMDLINE] + [
-        '-netdev', f'tap,id=n0,ifname={tap}', '-device', 'virtio-net-device,netdev=n0,id=n0,mac=52:54:00:00:00:01',
-        '-qmp', f'unix:{qmp_path},server,nowait']
+        '-netdev',
+        f'tap,id=n0,ifname={tap}',
+        '-device',
+        'virtio-net-device,netdev=n0,id=n0,mac=52:54:00:00:00:01',
+        '-qmp',
+        f'unix:{qmp_path},server,nowait',
+    ]
     vm = start_vm(cmdline=cmdline)
     argv = command_line(vm.pid)
-    assert argv[argv.index('--') + 1:] == cmdline
+    assert argv[argv.index('--') + 1 :] == cmdline
     assert cold_plugged_devices(argv) == [
         ColdPlugged('rootfs', 'disk', 'virtio-blk-device', {'file': image, 'readonly': 'off', 'direct': 'off', 'drive': 'rootfs'}),
-        ColdPlugged('n0', 'nic', 'virtio-net-device', {'ifname': tap, 'netdev': 'n0', 'mac': '52:54:00:00:00:01'})]
+        ColdPlugged('n0', 'nic', 'virtio-net-device', {'ifname': tap, 'netdev': 'n0', 'mac': '52:54:00:00:00:01'}),
+    ]
     assert machine_type(argv) == 'microvm'  # the simulator's own --machine
     assert held_taps(vm.pid) == [tap]
 
