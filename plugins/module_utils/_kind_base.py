@@ -10,6 +10,7 @@ Everything that differs between disks and NICs lives in those modules and nowher
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ._device import SOURCE_COLD, Device
@@ -17,6 +18,9 @@ from ._device_spec import DeviceSpec
 from ._errors import DeviceInputError
 from ._steps import Step
 from ._vm_process import same_file
+
+# An iothread id, as -object iothread,id=... names it (a kind's iothread option names one).
+IOTHREAD_PATTERN = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 
 # How a kind option of a present device is compared with the task's (an option a kind does not list is not compared).
 COMPARE_EQUAL = 'equal'
@@ -93,6 +97,21 @@ class DeviceKind:
                 lowest, highest = self.ranges[name]
                 if isinstance(value, bool) or not isinstance(value, int) or not lowest <= value <= highest:
                     raise DeviceInputError('%s: %s must be an integer from %d to %d, not %r' % (self.describe(spec.id), name, lowest, highest, value))
+
+    def check_iothread_form(self, spec: DeviceSpec) -> None:
+        """Refuse an ``iothread`` that is no iothread id (a kind that has the option calls this). :raises DeviceInputError:"""
+        iothread = spec.options.get('iothread')
+        if iothread is not None and not IOTHREAD_PATTERN.fullmatch(iothread):
+            raise DeviceInputError('%s: iothread %r is not an iothread id (letters, digits, ".", "_" or "-")' % (self.describe(spec.id), iothread))
+
+    def check_iothread_exists(self, state, spec: DeviceSpec) -> None:
+        """Refuse an ``iothread`` the VM's command line does not create. :raises DeviceInputError:"""
+        iothread = spec.options.get('iothread')
+        if iothread is not None and iothread not in state.iothreads:
+            raise DeviceInputError(
+                '%s: iothread %s is not an iothread of this VM (its iothreads: %s); StratoVirt needs it on the VM\'s command '
+                'line (-object iothread,id=%s)' % (self.describe(spec.id), iothread, ', '.join(state.iothreads) or 'none', iothread)
+            )
 
     def check_taken(self, dialect, spec: DeviceSpec) -> None:
         """Refuse an option set that this VM's release or machine type refuses or ignores (see :attr:`wire_names`).

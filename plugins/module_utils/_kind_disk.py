@@ -29,7 +29,6 @@ FORMAT_CHOICES = ('raw', 'qcow2')
 DETECT_ZEROES_CHOICES = ('on', 'off', 'unmap')
 # The words StratoVirt's -drive takes for discard, as the two behaviours they mean.
 DISCARD_WORDS = {'unmap': 'unmap', 'on': 'unmap', 'true': 'unmap', 'yes': 'unmap', 'ignore': 'ignore', 'off': 'ignore', 'false': 'ignore', 'no': 'ignore'}
-IOTHREAD_PATTERN = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 SERIAL_PATTERN = re.compile(r'[\x21-\x7e]{1,20}')
 # What udev keeps of a serial in /dev/disk/by-id/virtio-<serial> unchanged (others it escapes or replaces).
 BY_ID_SERIAL = re.compile(r'[0-9A-Za-z#+\-.:=@_]+')
@@ -117,8 +116,7 @@ class Disk(DeviceKind):
         queue_size = spec.options['queue_size']
         if queue_size is not None and queue_size & (queue_size - 1):
             raise DeviceInputError('disk %s: queue_size must be a power of two (2, 4, ... 1024), not %d' % (spec.id, queue_size))
-        if spec.options['iothread'] is not None and not IOTHREAD_PATTERN.fullmatch(spec.options['iothread']):
-            raise DeviceInputError('disk %s: iothread %r is not an iothread id (letters, digits, ".", "_" or "-")' % (spec.id, spec.options['iothread']))
+        self.check_iothread_form(spec)
         if serial is not None and not SERIAL_PATTERN.fullmatch(serial):
             raise DeviceInputError('disk %s: serial must be 1-20 printable ASCII characters without spaces (virtio-blk keeps 20)' % spec.id)
 
@@ -179,12 +177,7 @@ class Disk(DeviceKind):
                 'leave format unset' % (spec.id, dialect.option_refusal('blockdev-add driver=qcow2'))
             )
         self.check_taken(dialect, spec)
-        iothread = spec.options['iothread']
-        if iothread is not None and iothread not in state.iothreads:
-            raise DeviceInputError(
-                'disk %s: iothread %s is not an iothread of this VM (its iothreads: %s); StratoVirt '
-                'needs it on the VM\'s command line (-object iothread,id=%s)' % (spec.id, iothread, ', '.join(state.iothreads) or 'none', iothread)
-            )
+        self.check_iothread_exists(state, spec)
         for device in others.values():
             # By file identity: a hard link or symlink to an attached image (the rootfs above all) is that image.
             if same_file(device.option('path'), path):

@@ -29,7 +29,6 @@ SYS_CLASS_NET = '/sys/class/net'
 VHOST_NET = '/dev/vhost-net'
 IFF_TAP = 0x0002
 IFF_MULTI_QUEUE = 0x0100
-IOTHREAD_PATTERN = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 TAP_HELD = 'tap-held'
 
 
@@ -66,8 +65,7 @@ class Nic(DeviceKind):
             raise DeviceInputError('NIC %s: ifname %r is not a valid interface name (at most 15 characters, no "/", ":" or spaces)' % (spec.id, ifname))
         if mac is not None and not MAC_PATTERN.fullmatch(mac):
             raise DeviceInputError('NIC %s: mac %r must be six hexadecimal pairs separated by ":", like 52:54:00:12:34:56' % (spec.id, mac))
-        if spec.options['iothread'] is not None and not IOTHREAD_PATTERN.fullmatch(spec.options['iothread']):
-            raise DeviceInputError('NIC %s: iothread %r is not an iothread id (letters, digits, ".", "_" or "-")' % (spec.id, spec.options['iothread']))
+        self.check_iothread_form(spec)
 
     def check_host(self, spec: DeviceSpec) -> Optional[str]:
         self.check_vhost_net(spec, VHOST_NET)
@@ -130,12 +128,7 @@ class Nic(DeviceKind):
                 'NIC %s: a micro VM honours mac from StratoVirt 2.5.0; this VM runs %s and would ignore it: leave mac unset' % (spec.id, dialect.release_text)
             )
         self.check_taken(dialect, spec)
-        iothread = spec.options['iothread']
-        if iothread is not None and iothread not in state.iothreads:
-            raise DeviceInputError(
-                'NIC %s: iothread %s is not an iothread of this VM (its iothreads: %s); StratoVirt '
-                'needs it on the VM\'s command line (-object iothread,id=%s)' % (spec.id, iothread, ', '.join(state.iothreads) or 'none', iothread)
-            )
+        self.check_iothread_exists(state, spec)
 
     def plug(self, dialect, spec: DeviceSpec, slot: Optional[int], bus: Optional[str]):
         ifname, mac, queues = spec.normal['ifname'], spec.normal['mac'], spec.normal['queues']
