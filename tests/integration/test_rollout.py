@@ -11,6 +11,7 @@ import sys
 import time
 
 from conftest import ANSIBLE_PLAYBOOK, CALLBACK_PLUGINS, collections_root, received, record_option
+from tested_releases import PROFILES
 
 HOSTS = 3
 VMS_PER_HOST = 5
@@ -83,7 +84,7 @@ def test_rollout_fleet_converges_then_no_change(start_vm, make_image, host_tap, 
         vms = []
         for vm_number in range(VMS_PER_HOST):
             name = 'h%dv%d' % (host_number, vm_number)
-            profile = '2.1.0' if (host_number + vm_number) % 2 == 0 else '2.5.0'
+            profile = PROFILES[(host_number + vm_number) % len(PROFILES)]
             socket_name = name + '.sock'
             vm = start_vm(profile, 'microvm', options=record_option(str(tmp_path / socket_name)), name=socket_name)
             # Every other VM gets a host tap made beforehand, the others a tap StratoVirt creates.

@@ -170,7 +170,9 @@ def test_qcow2_refused_on_a_micro_vm_and_raw_not_sent(profile):
     assert plan.commands[0]['arguments'] == backend(profile) and plan.entry.options['format'] == 'raw'
 
 
-@pytest.mark.parametrize('machine,profile', [(machine, profile) for machine in MACHINES for profile in PROFILES if machine == 'standard' or profile >= '2.5.0'])
+@pytest.mark.parametrize(
+    'machine,profile', [(machine, profile) for machine in MACHINES for profile in PROFILES if machine == 'standard' or release(profile) >= (2, 5)]
+)
 def test_an_iothread_the_vm_lacks_is_refused(machine, profile):
     with pytest.raises(DeviceInputError) as caught:
         plan_device(vm(machine, profile, iothreads=['io1']), want(iothread='io9'))

@@ -25,6 +25,7 @@ from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp_errors import 
 )
 from ansible_collections.stratovirt.qmp.plugins.module_utils._unix_diag import monitor_usage
 from ansible_collections.stratovirt.qmp.plugins.module_utils._vm_lock import VMLock
+from tested_releases import release
 
 GREETING_21 = b'{"QMP":{"version":{"qemu":{"micro":1,"minor":0,"major":5},"package":""},"capabilities":[]}}\r\n'
 
@@ -143,11 +144,11 @@ def test_device_deleted_is_received_before_or_after_the_reply(start_vm, make_ima
     with QMPClient(vm.socket_path, timeout=5) as client:
         client.execute('blockdev-add', {'node-name': 'drive-0', 'file': {'driver': 'file', 'filename': image}, 'cache': {'direct': False}, 'read-only': False})
         plug = {'id': 'drive-0', 'driver': 'virtio-blk-mmio', 'addr': '0x1'}
-        if profile == '2.5.0':
+        if release(profile) >= (2, 5):
             plug['drive'] = 'drive-0'
         client.execute('device_add', plug)
         client.execute('device_del', {'id': 'drive-0'})
-        if profile == '2.1.0':
+        if release(profile) < (2, 5):
             assert [ev['event'] for ev in client.events] == ['DEVICE_DELETED'], 'came before the reply'
         else:
             assert client.events == [], 'comes after the reply'
