@@ -15,7 +15,7 @@ import struct
 from typing import Any, Dict, List, Optional
 
 from ._device import SOURCE_ADOPTED, SOURCE_COLD, Device
-from ._device_spec import DeviceSpec
+from ._device_spec import CONTROL_CHARACTERS, DeviceSpec
 from ._errors import DeviceInputError
 from ._kind_base import COMPARE_EQUAL, COMPARE_FILE, COMPARE_HOT_PLUGGED, DeviceKind
 from ._steps import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_DEVICE, Step
@@ -304,20 +304,29 @@ class Disk(DeviceKind):
 def read_qcow2_header(path: str) -> Optional[Dict[str, Any]]:
     """The qcow2 header fields of the image at ``path`` that matter here, or None if it is not qcow2 (or unreadable).
 
-    qcow2: magic ``QFI\\xfb``, version (u32), backing file offset (u64) and size (u32), all big-endian.
+    qcow2: magic ``QFI\\xfb``, version (u32), backing file offset (u64) and size (u32), all big-endian. The backing
+    file's name is the image's to say: control characters in it are shown escaped, never passed on.
     """
     try:
-        with open(path, 'rb') as image:
-            header = image.read(20)
-            if len(header) < 20 or header[:4] != QCOW2_MAGIC:
-                return None
-            offset, size = struct.unpack('>QI', header[8:20])
-            backing = None
-            if offset and 0 < size <= 1023:
-                image.seek(offset)
-                backing = image.read(size).decode('utf-8', 'replace')
+        # Non-blocking, and checked once open: a FIFO swapped in after the host check must not hang the run.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISBLK(mode)):
+            return None
+        header = os.pread(fd, 20, 0)
+        if len(header) < 20 or header[:4] != QCOW2_MAGIC:
+            return None
+        offset, size = struct.unpack('>QI', header[8:20])
+        backing = None
+        if offset and 0 < size <= 1023:
+            backing = CONTROL_CHARACTERS.sub(lambda found: '\\x%02x' % ord(found.group()), os.pread(fd, size, offset).decode('utf-8', 'replace'))
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     return {'version': struct.unpack('>I', header[4:8])[0], 'backing_file': backing}
 
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from ansible_collections.stratovirt.qmp.plugins.module_utils._device import Device
 from ansible_collections.stratovirt.qmp.plugins.module_utils._device_record import DeviceRecord
 from ansible_collections.stratovirt.qmp.plugins.module_utils._errors import DeviceInputError
+from ansible_collections.stratovirt.qmp.plugins.module_utils._kind_disk import read_qcow2_header
 from ansible_collections.stratovirt.qmp.plugins.module_utils._kinds import KINDS, spec_from_params, view_of
 from ansible_collections.stratovirt.qmp.plugins.module_utils._planner import plan_device
 from ansible_collections.stratovirt.qmp.plugins.module_utils._preflight import check_host_inputs
@@ -267,6 +269,17 @@ def test_a_qcow2_backing_file_is_named(tmp_path):
         'disk drive-0: qcow2 image %s has the backing file /srv/vm/base.qcow2; StratoVirt must be able to read it, and it '
         'must not change while the disk is plugged' % image
     )
+
+
+def test_a_backing_file_name_is_shown_with_its_control_characters_escaped(tmp_path):
+    image = write_qcow2(tmp_path / 'overlay.qcow2', backing=b'/srv/base\n\x1b[31m.qcow2')
+    assert read_qcow2_header(image)['backing_file'] == '/srv/base\\x0a\\x1b[31m.qcow2'
+
+
+def test_a_fifo_is_not_read_as_an_image(tmp_path):
+    fifo = str(tmp_path / 'fifo')
+    os.mkfifo(fifo)
+    assert read_qcow2_header(fifo) is None  # returns at once: opened non-blocking, refused by its type
 
 
 @pytest.mark.parametrize('profile', PROFILES)
