@@ -57,12 +57,14 @@ def encode_command(command: dict) -> bytes:
 
 
 def check_socket_file(socket_path: str) -> None:
-    """Refuse a monitor path that does not exist or is not a Unix socket (a regular file, a directory).
+    """Refuse a monitor path that does not exist, is not a Unix socket (a regular file, a directory), or is one of
+    several hard links to one socket.
 
     :raises QMPConnectionError:
     """
     try:
-        mode = os.stat(socket_path).st_mode
+        found = os.stat(socket_path)
+        mode = found.st_mode
     except FileNotFoundError:
         raise QMPConnectionError(
             'QMP socket %s does not exist: is the VM running and is this the path given to -qmp unix:...?' % socket_path, socket_path
@@ -71,6 +73,15 @@ def check_socket_file(socket_path: str) -> None:
         raise QMPConnectionError('QMP socket %s cannot be inspected (%s)' % (socket_path, exc.strerror or exc), socket_path) from exc
     if not stat.S_ISSOCK(mode):
         raise QMPConnectionError('%s is not a Unix socket; give the path of the VM\'s -qmp unix: socket' % socket_path, socket_path)
+    if found.st_nlink > 1:
+        # The per-VM lock and the device record are named after the socket's real path: under two names one VM
+        # would get two locks and two records, and two runs could drive it at once.
+        raise QMPConnectionError(
+            'QMP socket %s has %d hard links: the collection keys its per-VM lock and device record by the socket\'s '
+            'path, so one monitor under two names could be driven by two runs at once. Remove the extra link and use '
+            'the path StratoVirt was given (-qmp unix:...)' % (socket_path, found.st_nlink),
+            socket_path,
+        )
 
 
 class QMPClient:

@@ -300,6 +300,20 @@ def test_not_a_socket_and_missing(tmp_path):
         QMPClient(str(tmp_path / 'nothing.sock')).connect()
 
 
+def test_a_monitor_under_two_hard_links_is_refused_before_the_lock(start_vm, tmp_path):
+    vm = start_vm('2.1.0')
+    second_name = str(tmp_path / 'second-name.sock')
+    os.link(vm.socket_path, second_name)
+    for name in (vm.socket_path, second_name):
+        with pytest.raises(QMPConnectionError, match='has 2 hard links'):
+            with qmp_session(name, timeout=1):
+                pass
+    assert not os.path.exists(second_name + '.lock') and not os.path.exists(vm.socket_path + '.lock')
+    os.unlink(second_name)
+    with qmp_session(vm.socket_path, timeout=5) as client:
+        assert client.execute('query-status')['status'] == 'running'
+
+
 @pytest.mark.parametrize('make', [lambda path: path.write_text('x'), lambda path: path.mkdir()], ids=['file', 'directory'])
 def test_a_session_on_what_is_no_socket_leaves_no_lock_file(tmp_path, make):
     path = tmp_path / 'vm.sock'
