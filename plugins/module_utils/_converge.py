@@ -55,8 +55,15 @@ class Converge:
         self._report(failed=False)
         return self.result
 
-    def _specs(self) -> List[DeviceSpec]:
+    def declared_devices(self) -> List[DeviceSpec]:
+        """The task's session options and devices, checked for form (no I/O): what a run checks before anything else.
+
+        :raises DeviceInputError:
+        """
         params = self.params
+        check_session_options(params)
+        if params['exclusive'] and not self.list_form:
+            raise DeviceInputError('exclusive applies to the list form (%s) only' % self.list_options[0])
         if not self.list_form:
             return [spec_from_params(self.kinds[0], params)]
         specs = [spec_from_params(kind, item) for kind in self.kinds for item in params.get(kind_named(kind).list_option) or []]
@@ -73,11 +80,8 @@ class Converge:
     def _converge(self) -> None:
         params = self.params
         socket_path = params['socket']
-        check_session_options(params)
-        specs = self._specs()
+        specs = self.declared_devices()
         host_notes = {spec.id: check_host_inputs(spec) for spec in specs}
-        if params['exclusive'] and not self.list_form:
-            raise DeviceInputError('exclusive applies to the list form (%s) only' % self.list_options[0])
         with qmp_session(socket_path, params['timeout'], lock_timeout(params)) as client:
             pid = peer_pid(client.connection)
             argv = command_line(pid)

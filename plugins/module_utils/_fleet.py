@@ -22,7 +22,7 @@ from ._converge import Converge
 from ._error_root import CollectionError
 from ._errors import DeviceInputError
 from ._host_vms import compare_declared, running_vms, socket_key
-from ._session_options import check_session_options, failure_message
+from ._session_options import failure_message
 
 DEFAULT_WORKERS = 4
 MAX_WORKERS = 64
@@ -90,8 +90,7 @@ class VMRun:
 
         :raises DeviceInputError: the declaration is wrong.
         """
-        check_session_options(self.converge.params)
-        self.converge._specs()  # pylint: disable=protected-access
+        self.converge.declared_devices()
 
     def run(self) -> 'VMRun':
         self.attempted = True
