@@ -14,8 +14,8 @@ the whole run, as a wrong item of a list refuses the whole ``stratovirt_devices`
 
 from __future__ import annotations
 
-import threading
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, TypeVar
 
 from ._converge import Converge
@@ -51,26 +51,35 @@ def run_bounded(work: Callable[[Item], Any], items: Sequence[Item], workers: int
 
     ``work`` must not raise (each caller turns its failures into a result).
     """
-    results: List[Any] = [None] * len(items)
     if workers <= 1 or len(items) <= 1:
         return [work(item) for item in items]
-    pending = iter(range(len(items)))
-    lock = threading.Lock()
+    with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix='stratovirt-qmp') as pool:
+        return list(pool.map(work, items))
 
-    def worker() -> None:
-        while True:
-            with lock:
-                index = next(pending, None)
-            if index is None:
-                return
-            results[index] = work(items[index])
 
-    threads = [threading.Thread(target=worker, name='stratovirt-qmp-%d' % number, daemon=True) for number in range(min(workers, len(items)))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+def vm_entry(
+    name: str,
+    socket: Optional[str],
+    attempted: bool = False,
+    changed: bool = False,
+    failed: bool = False,
+    msg: str = '',
+    commands: Optional[List[dict]] = None,
+    devices: Optional[List[dict]] = None,
+    stratovirt: Optional[dict] = None,
+) -> Dict[str, Any]:
+    """One entry of the result's ``vms``; the defaults are those of a VM that was not attempted."""
+    return {
+        'name': name,
+        'socket': socket,
+        'attempted': attempted,
+        'changed': changed,
+        'failed': failed,
+        'msg': msg,
+        'commands': commands or [],
+        'devices': devices or [],
+        'stratovirt': stratovirt,
+    }
 
 
 class VMRun:
@@ -108,17 +117,17 @@ class VMRun:
     def entry(self) -> Dict[str, Any]:
         """This VM's entry of the result's ``vms``."""
         result = self.converge.result
-        entry = {
-            'name': self.name,
-            'socket': self.socket,
-            'attempted': self.attempted,
-            'changed': bool(result['changed']),
-            'failed': self.failed,
-            'msg': self.msg,
-            'commands': result['commands'],
-            'devices': result.get('devices', []),
-            'stratovirt': result['stratovirt'],
-        }
+        entry = vm_entry(
+            self.name,
+            self.socket,
+            attempted=self.attempted,
+            changed=bool(result['changed']),
+            failed=self.failed,
+            msg=self.msg,
+            commands=result['commands'],
+            devices=result.get('devices', []),
+            stratovirt=result['stratovirt'],
+        )
         if 'when' in result:
             entry['when'] = result['when']
         if self.exception:
@@ -200,19 +209,7 @@ class Fleet:
         for number, params in enumerate(self.declared):
             name = params.get('name') or 'vms[%d]' % number
             problem = error.problems.get(name)
-            entries.append(
-                {
-                    'name': name,
-                    'socket': params.get('socket'),
-                    'attempted': False,
-                    'changed': False,
-                    'failed': problem is not None,
-                    'msg': problem or '',
-                    'commands': [],
-                    'devices': [],
-                    'stratovirt': None,
-                }
-            )
+            entries.append(vm_entry(name, params.get('socket'), failed=problem is not None, msg=problem or ''))
         return {'changed': False, 'vms': entries, 'diff': {'before': {}, 'after': {}}, 'failed_vms': [entry['name'] for entry in entries if entry['failed']]}
 
     def warnings(self) -> List[str]:
