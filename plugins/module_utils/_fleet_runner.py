@@ -20,12 +20,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ._error_root import CollectionError
-from ._errors import DeviceInputError
 from ._fleet import DEFAULT_WORKERS, Fleet, FleetInputError, check_workers
 from ._host_vms_info import host_vms_report
 from ._kinds import all_kinds
 from ._runner import devices_argument_spec
-from ._session_options import MAX_SECONDS
+from ._session_options import check_seconds
 
 VMS_ARGS = dict(
     vms=dict(type='list', elements='dict', required=True),
@@ -103,8 +102,7 @@ def run_vms_info_module() -> None:
     declared = params['vms']
     try:
         check_workers(params['workers'])
-        if not 0 < params['timeout'] <= MAX_SECONDS:
-            raise DeviceInputError('timeout is %r: it must be a number of seconds above 0 and at most %d' % (params['timeout'], MAX_SECONDS))
+        check_seconds({'timeout': params['timeout']})
         if declared is not None:
             for number, vm in enumerate(declared):
                 if not isinstance(vm.get('name'), str) or not isinstance(vm.get('socket'), str):

@@ -64,6 +64,14 @@ def check_session_options(params: dict) -> None:
             'socket %r must be an absolute path (a relative one would be read from the module\'s temporary directory, not from the playbook\'s)' % socket_path,
             names_vm=True,
         )
+    check_seconds(params)
+
+
+def check_seconds(params: dict) -> None:
+    """``timeout`` (above 0) and ``wait_timeout`` (0 or more), those ``params`` has, are at most a day.
+
+    :raises DeviceInputError: naming the option at fault.
+    """
     for name, low, zero_ok in (('timeout', 0.0, False), ('wait_timeout', 0.0, True)):
         value = params.get(name)
         if value is None:
