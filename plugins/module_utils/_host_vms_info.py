@@ -22,7 +22,7 @@ from ._qmp import qmp_session
 from ._qmp_errors import QMPBusyError, QMPLockTimeout
 from ._session_options import failure_message, resolve_machine
 from ._stratovirt import NotStratoVirtError, detect
-from ._vm_process import command_line, peer_pid
+from ._vm_process import peer_pid
 from ._vm_state import gather
 
 STATUS_BUSY = 'busy'
@@ -41,7 +41,7 @@ def _read(vm: HostVM, timeout: float) -> Dict[str, Any]:
             if served_by != vm.pid:
                 entry.update(status=STATUS_ERROR, msg='its socket %s is served by process %d, not by this VM' % (socket_path, served_by))
                 return entry
-            argv = command_line(vm.pid)
+            argv = vm.argv  # read by the scan; the peer check above shows the same process serves the socket
             dialect = detect(client, resolve_machine('auto', argv, True, 'this module sends nothing that could change the VM'))
             status = client.execute('query-status')
             state = gather(socket_path, dialect, vm.pid, argv)
