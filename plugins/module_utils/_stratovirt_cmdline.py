@@ -73,12 +73,17 @@ def root_ports(argv: List[str]) -> List[str]:
     """:param argv: a StratoVirt command line.
     :returns: the ids of its ``-device pcie-root-port`` entries, in order: the buses a standard VM hot-plugs into.
     """
-    ports = []
+    return _ids_of(argv, '-device', 'pcie-root-port')
+
+
+def _ids_of(argv: List[str], wanted_option: str, wanted_word: str) -> List[str]:
+    """The ``id`` of each ``<wanted_option> <wanted_word>,id=...`` of ``argv``, in order."""
+    found = []
     for option, value in options_of(argv):
         word, props = parse_props(value)
-        if option == '-device' and word == 'pcie-root-port' and props.get('id'):
-            ports.append(props['id'])
-    return ports
+        if option == wanted_option and word == wanted_word and props.get('id'):
+            found.append(props['id'])
+    return found
 
 
 def machine_type(argv: List[str]) -> Optional[str]:
@@ -144,9 +149,4 @@ def iothreads(argv: List[str]) -> List[str]:
     """:param argv: a StratoVirt command line.
     :returns: the ids of its ``-object iothread,id=...`` entries, in order: what a device's ``iothread`` may name.
     """
-    found = []
-    for option, value in options_of(argv):
-        word, props = parse_props(value)
-        if option == '-object' and word == 'iothread' and props.get('id'):
-            found.append(props['id'])
-    return found
+    return _ids_of(argv, '-object', 'iothread')
