@@ -159,6 +159,9 @@ class DeviceKind:
         """Refuse a plug this VM (its release, its other devices) cannot take safely. :raises DeviceInputError:"""
         raise NotImplementedError
 
+    def check_kept(self, dialect, device: Device) -> None:
+        """Refuse to keep a device an earlier run plugged that this VM cannot hold safely. :raises DeviceInputError:"""
+
     def plug(self, dialect, spec: DeviceSpec, slot: Optional[int], bus: Optional[str]) -> Tuple[List[Step], Device]:
         """Backend add and device add, and the device once they are applied (its options as recorded)."""
         raise NotImplementedError

@@ -19,7 +19,7 @@ from ._device_spec import CONTROL_CHARACTERS, DeviceSpec
 from ._errors import DeviceInputError
 from ._kind_base import COMPARE_EQUAL, COMPARE_FILE, COMPARE_HOT_PLUGGED, DeviceKind
 from ._steps import PURPOSE_BACKEND, PURPOSE_BACKEND_DEL, PURPOSE_DEVICE, Step
-from ._stratovirt import MACHINE_MICRO, MICRO_DISK_SLOTS
+from ._stratovirt import MACHINE_MICRO, MICRO_DISK_SLOTS, where_honoured
 from ._stratovirt_cmdline import FLAG_WORDS
 from ._vm_process import path_identity, same_file
 
@@ -33,6 +33,7 @@ SERIAL_PATTERN = re.compile(r'[\x21-\x7e]{1,20}')
 # What udev keeps of a serial in /dev/disk/by-id/virtio-<serial> unchanged (others it escapes or replaces).
 BY_ID_SERIAL = re.compile(r'[0-9A-Za-z#+\-.:=@_]+')
 QCOW2_MAGIC = b'QFI\xfb'
+QCOW2_OPTION = 'blockdev-add driver=qcow2'
 # -drive / -device properties of a cold-plugged disk read back as options (command-line spelling -> option, type).
 COLD_PROPERTIES = (
     ('format', 'format', str),
@@ -150,8 +151,8 @@ class Disk(DeviceKind):
             raise DeviceInputError(
                 'image %s of disk %s is a qcow2 image (its header says so), but the disk is declared '
                 'raw%s: plugged raw, the guest would see, and could overwrite, the qcow2 container. '
-                'Set format=qcow2 (standard VMs), or convert the image to raw (qemu-img convert -O raw)'
-                % (path, spec.id, '' if spec.options['format'] else ' (format unset means raw)')
+                'Set format=qcow2 (%s), or convert the image to raw (qemu-img convert -O raw)'
+                % (path, spec.id, '' if spec.options['format'] else ' (format unset means raw)', where_honoured(QCOW2_OPTION))
             )
         backing = header.get('backing_file')
         if backing:
@@ -167,14 +168,25 @@ class Disk(DeviceKind):
 
     # -- planning -----------------------------------------------------
 
+    def check_kept(self, dialect, device: Device) -> None:
+        refusal = dialect.option_refusal(QCOW2_OPTION)
+        if device.option('format') == 'qcow2' and device.source != SOURCE_COLD and refusal:
+            # Plugged by a release of this collection that still sent driver=qcow2 where StratoVirt reads it raw.
+            raise DeviceInputError(
+                'disk %s is plugged with format=qcow2, but %s, and reads every image raw: the guest sees, and can '
+                'overwrite, the qcow2 container of %s. Unplug it (state=absent), then convert the image to raw '
+                '(qemu-img convert -O raw) and plug it with format unset' % (device.id, refusal, device.option('path'))
+            )
+
     def check_plug(self, state, spec: DeviceSpec, others: Dict[str, Device]) -> None:
         dialect = state.dialect
         path, direct, aio, serial = (spec.options[name] for name in ('path', 'direct', 'aio', 'serial'))
-        if spec.options['format'] == 'qcow2' and dialect.option_refusal('blockdev-add driver=qcow2'):
+        refusal = dialect.option_refusal(QCOW2_OPTION)
+        if spec.options['format'] == 'qcow2' and refusal:
             raise DeviceInputError(
                 'disk %s: format=qcow2: %s, and reads every image raw: the guest would see, and could '
                 'overwrite, the qcow2 container. Convert the image to raw (qemu-img convert -O raw) and '
-                'leave format unset' % (spec.id, dialect.option_refusal('blockdev-add driver=qcow2'))
+                'leave format unset' % (spec.id, refusal)
             )
         self.check_taken(dialect, spec)
         self.check_iothread_exists(state, spec)

@@ -80,6 +80,7 @@ def plan_device(state: VMState, spec: DeviceSpec) -> Plan:
     if current is not None:
         found = differences(current, spec.declared())
         if not found and not current.pending:
+            kind_named(spec.kind).check_kept(state.dialect, current)
             return Plan([], before, before, device_id=spec.id)
         if found and spec.on_change != 'replace':
             raise DeviceInputError(

@@ -41,6 +41,16 @@ def _release_text(release: Tuple[int, int, int]) -> str:
     return '%d.%d.%d' % release
 
 
+def where_honoured(option: str) -> str:
+    """Where hot-plug option ``option`` is honoured, in words: ``standard VMs of StratoVirt 2.3.0 or later``."""
+    takers = []
+    for machine in (MACHINE_MICRO, MACHINE_STANDARD):
+        since = _traits.option_since(option, machine)
+        if since is not None:
+            takers.append('%s VMs of StratoVirt %s or later' % (machine, _release_text(since)))
+    return ' and '.join(takers)
+
+
 class Dialect(NamedTuple):
     """What one StratoVirt release on one machine type wants on the wire, and what its replies mean."""
 

@@ -69,8 +69,10 @@ options:
   format:
     description:
       - Image format (C(blockdev-add) C(driver)). When unset the image is read raw.
-      - V(qcow2) needs a standard VM (every release). A micro VM ignores the format and always reads the image raw,
-        so V(qcow2) is refused there; V(raw) is accepted there and not sent.
+      - V(qcow2) needs a standard VM of StratoVirt 2.3.0 or later. StratoVirt 2.1.0 and 2.2.0 have no qcow2: they
+        take C(driver=qcow2) without reading it and open the image raw, so V(qcow2) is refused there before anything
+        is sent, and a qcow2 image cannot be plugged at all. A micro VM (every release) ignores the format and always
+        reads the image raw, so V(qcow2) is refused there; V(raw) is accepted there and not sent.
       - Before anything is sent the image's header is read. A qcow2 image (it starts with C(QFI\\xfb)) declared
         V(raw) or left unset is refused (plugged raw, the guest would see, and could overwrite, the qcow2 container),
         and so is an image declared V(qcow2) that is not one. A qcow2 image with a backing file is named in a warning
@@ -151,7 +153,7 @@ EXAMPLES = r'''
         path: /srv/vm/data.img
         read_only: true
 
-- name: Plug a qcow2 image on an iothread with an IOPS limit into a standard VM
+- name: Plug a qcow2 image on an iothread with an IOPS limit into a standard VM (StratoVirt 2.3.0 or later)
   stratovirt.qmp.stratovirt_disk:
     socket: /srv/vm/db/qmp.sock
     id: data-1

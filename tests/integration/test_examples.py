@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ansible_collections.stratovirt.qmp.plugins.modules import stratovirt_disk, stratovirt_nic
-from tested_releases import PROFILES
+from tested_releases import PROFILES, release
 
 
 def mapped(text, mapping):
@@ -33,8 +33,14 @@ def test_examples_run(module, profile, start_vm, make_image, host_tap, playbook,
     for name in ('disk0.img', 'disk1.img', 'data.img'):
         mapping['/srv/vm/' + name] = make_image(name)
     tasks = yaml.safe_load(mapped(module.EXAMPLES, mapping))
+    # An example that names the release it needs is refused, sending nothing, on an older one.
+    too_new = [task for task in tasks if 'StratoVirt 2.3.0 or later' in task['name'] and release(profile) < (2, 3)]
+    for task in too_new:
+        task['ignore_errors'] = True
     run = playbook(tasks)
     assert run.rc == 0, run.stdout
-    assert all(not result.get('failed') for result in run.results)
+    refused = [result for result in run.results if result.get('failed')]
+    assert len(refused) == len(too_new)
+    assert all('takes it from StratoVirt 2.3.0' in result['msg'] and result['commands'] == [] for result in refused)
     assert any(result.get('changed') for result in run.results)
     assert os.path.exists(vm.socket_path) and vm.alive() and standard.alive()

@@ -38,6 +38,13 @@ def test_standard_vm_qcow2_disk_on_an_iothread_with_an_iops_limit(profile, recor
     vm = recorded_vm(profile, options=['--machine', 'standard', '--guest', 'ack', '--guest-ack-delay', '0.2'], cmdline=ROOT_PORTS + IOTHREAD)
     image = qcow2_image(tmp_path)
     task = disk_task(vm.socket_path, 'data-1', path=image, format='qcow2', iothread='io1', iops=2000, discard='unmap', serial='data-1')
+    if release(profile) < (2, 3):
+        # No qcow2 before 2.3.0: StratoVirt would take driver=qcow2 and open the image raw.
+        refused = playbook([may_fail(task)])
+        assert refused.results[0]['failed'] and not refused.results[0]['changed']
+        assert 'format=qcow2: a standard VM takes it from StratoVirt 2.3.0; this VM runs %s' % profile in refused.results[0]['msg']
+        assert mutating(vm.socket_path) == [] and refused.results[0]['commands'] == []
+        return
     first = playbook([task])
     assert first.rc == 0, first.stdout
     assert mutating(vm.socket_path) == [

@@ -66,8 +66,8 @@ def plugged(state, spec):
 # (option, value, another value, machine, the releases taking it, blockdev-add keys sent, device_add keys sent)
 OPTIONS = [
     ('discard', 'unmap', 'ignore', 'standard', ('2.1.0', '2.5.0'), {'discard': 'unmap'}, {}),
-    ('format', 'qcow2', 'raw', 'standard', ('2.1.0', '2.5.0'), {'driver': 'qcow2'}, {}),
-    ('format', 'raw', 'qcow2', 'standard', ('2.1.0', '2.5.0'), {'driver': 'raw'}, {}),
+    ('format', 'qcow2', 'raw', 'standard', ('2.5.0',), {'driver': 'qcow2'}, {}),
+    ('format', 'raw', 'qcow2', 'standard', ('2.5.0',), {'driver': 'raw'}, {}),
     ('detect_zeroes', 'unmap', 'off', 'standard', ('2.5.0',), {'detect-zeroes': 'unmap'}, {}),
     ('iops', 500, 1000, 'standard', ('2.1.0', '2.5.0'), {'throttling.iops-total': 500}, {}),
     ('iothread', 'io1', 'io2', 'standard', ('2.1.0', '2.5.0'), {}, {'iothread': 'io1'}),
@@ -172,6 +172,41 @@ def test_qcow2_refused_on_a_micro_vm_and_raw_not_sent(profile):
     assert plan.commands[0]['arguments'] == backend(profile) and plan.entry.options['format'] == 'raw'
 
 
+QCOW2_LESS = 'disk drive-0: format=qcow2: a standard VM takes it from StratoVirt 2.3.0; this VM runs %s, and reads every image raw'
+
+
+@pytest.mark.parametrize('profile', ['2.1.0', '2.2.0'])
+def test_qcow2_refused_on_a_standard_vm_of_a_release_without_qcow2(profile):
+    # 2.1.0 and 2.2.0 take driver=qcow2 without reading it and open the image raw (measured on the real binaries).
+    with pytest.raises(DeviceInputError) as caught:
+        plan_device(vm('standard', profile), want(format='qcow2'))
+    assert caught.value.message == (
+        QCOW2_LESS % profile + ': the guest would see, and could overwrite, the qcow2 container. Convert the image to raw '
+        '(qemu-img convert -O raw) and leave format unset'
+    )
+    assert plan_device(vm('standard', profile), want(format='raw')).commands[0]['arguments']['driver'] == 'raw'
+
+
+@pytest.mark.parametrize('profile', ['2.3.0', '2.4.0', '2.5.0'])
+def test_qcow2_sent_to_a_standard_vm_from_2_3_0(profile):
+    plan = plan_device(vm('standard', profile), want(format='qcow2'))
+    assert plan.commands[0]['arguments']['driver'] == 'qcow2'
+
+
+@pytest.mark.parametrize('profile', ['2.1.0', '2.2.0'])
+def test_a_qcow2_disk_an_earlier_run_plugged_on_a_release_without_qcow2_is_not_kept(profile):
+    state = vm('standard', profile)
+    state.devices['drive-0'] = Device('drive-0', 'disk', None, 'pcie.1', {'path': IMG, 'format': 'qcow2'})
+    with pytest.raises(DeviceInputError) as caught:
+        plan_device(state, want(format='qcow2'))
+    assert caught.value.message == (
+        'disk drive-0 is plugged with format=qcow2, but a standard VM takes it from StratoVirt 2.3.0; this VM runs %s, '
+        'and reads every image raw: the guest sees, and can overwrite, the qcow2 container of %s. Unplug it '
+        '(state=absent), then convert the image to raw (qemu-img convert -O raw) and plug it with format unset' % (profile, IMG)
+    )
+    assert [step['execute'] for step in plan_device(state, want(state='absent')).commands] == ['device_del', 'blockdev-del']
+
+
 @pytest.mark.parametrize(
     'machine,profile', [(machine, profile) for machine in MACHINES for profile in PROFILES if machine == 'standard' or release(profile) >= (2, 5)]
 )
@@ -249,8 +284,8 @@ def test_a_qcow2_image_declared_raw_is_refused(tmp_path):
             check_host_inputs(want(path=image, **params))
         assert caught.value.message == (
             'image %s of disk drive-0 is a qcow2 image (its header says so), but the disk is declared %s: plugged raw, the '
-            'guest would see, and could overwrite, the qcow2 container. Set format=qcow2 (standard VMs), or convert the '
-            'image to raw (qemu-img convert -O raw)' % (image, declared)
+            'guest would see, and could overwrite, the qcow2 container. Set format=qcow2 (standard VMs of StratoVirt 2.3.0 '
+            'or later), or convert the image to raw (qemu-img convert -O raw)' % (image, declared)
         )
     assert check_host_inputs(want(path=image, format='qcow2')) is None
 
