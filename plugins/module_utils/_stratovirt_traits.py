@@ -44,9 +44,10 @@ BEHAVIOURS: Dict[str, Release] = {
 
 # Hot-plug options, named by where they go on the wire: per machine type, the release from which StratoVirt takes and
 # honours each one. A machine type an entry does not name ignores the option (or refuses it) on every release, and
-# a release before the one named refuses it (unknown field) or ignores it. Sources: docs/stratovirt-qmp.md 2.2, 2.4,
-# 2.6 (HEAD = 2.5.0) and the 2.1.0 recording (device_add ends at host: no num-queues, queue-size, boot_index;
-# blockdev-add has no detect-zeroes). Releases between 2.1.0 and 2.5.0 are read conservatively (docs/simulator.md).
+# a release before the one named refuses it (unknown field) or ignores it. Sources: tests/real/probe_release.py run on
+# the real binaries of 2.1.0 to 2.5.0 (docs/stratovirt-qmp.md section 14: a value the release must refuse if it reads
+# the option), docs/stratovirt-qmp.md 2.2, 2.4, 2.6 and the recordings. Where the probe cannot tell whether a value
+# it parses is used (no guest to look), the entry keeps the release the source reading named.
 OPTIONS_SINCE: Dict[str, Dict[str, Release]] = {
     # Measured on the real binaries: a micro VM ignores blockdev-add driver and reads every image raw (2.1.0-2.5.0
     # plug a qcow2 image with a corrupt header as well as a raw one under driver=qcow2); a standard VM of 2.1.0 or
@@ -54,13 +55,14 @@ OPTIONS_SINCE: Dict[str, Dict[str, Release]] = {
     # first to read qcow2 (its device_add refuses a corrupt qcow2 header).
     'blockdev-add driver=qcow2': {MACHINE_STANDARD: (2, 3, 0)},
     'blockdev-add discard': {MACHINE_STANDARD: (2, 1, 0)},
-    'blockdev-add detect-zeroes': {MACHINE_STANDARD: (2, 5, 0)},
+    # unknown field before 2.3.0; 2.3.0 validates the value
+    'blockdev-add detect-zeroes': {MACHINE_STANDARD: (2, 3, 0)},
     'blockdev-add throttling.iops-total': {MACHINE_STANDARD: (2, 1, 0)},
     # before 2.5.0 a micro VM device_add reads only id, driver, addr and lun
     'virtio-blk iothread': {MACHINE_MICRO: (2, 5, 0), MACHINE_STANDARD: (2, 1, 0)},
-    # the source just after 2.1.0 has num-queues and boot_index
+    # unknown fields on 2.1.0; 2.2.0 validates num-queues (1-32) and queue-size (a power of two)
     'virtio-blk num-queues': {MACHINE_STANDARD: (2, 2, 0)},
-    'virtio-blk queue-size': {MACHINE_STANDARD: (2, 5, 0)},
+    'virtio-blk queue-size': {MACHINE_STANDARD: (2, 2, 0)},
     'virtio-blk boot_index': {MACHINE_MICRO: (2, 5, 0), MACHINE_STANDARD: (2, 2, 0)},
     # a micro VM has no multi-queue and no vhost (a vhost NIC is not even replaceable there)
     'netdev_add queues': {MACHINE_STANDARD: (2, 1, 0)},

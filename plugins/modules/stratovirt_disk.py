@@ -83,8 +83,8 @@ options:
     description:
       - Detect writes of zeroes (C(blockdev-add) C(detect-zeroes)); V(unmap) also frees them on thin storage when
         O(discard=unmap).
-      - Standard VMs, StratoVirt 2.5.0 (2.1.0 has no such setting; releases between are not known to have it and
-        are refused). Refused on a micro VM, which ignores it.
+      - Standard VMs from StratoVirt 2.3.0 (2.1.0 and 2.2.0 have no such setting). Refused on a micro VM, which
+        ignores it.
     type: str
     choices: ['on', 'off', unmap]
   iops:
@@ -107,8 +107,7 @@ options:
   queue_size:
     description:
       - Size of each virtqueue (C(device_add) C(queue-size)), a power of two from 2 to 1024.
-      - Standard VMs, StratoVirt 2.5.0 (2.1.0 has no such setting; releases between are not known to have it and
-        are refused). Refused on a micro VM, which ignores it.
+      - Standard VMs from StratoVirt 2.2.0 (2.1.0 has no such setting). Refused on a micro VM, which ignores it.
     type: int
   boot_index:
     description:

@@ -125,11 +125,11 @@ def test_option_survives_the_record_file(tmp_path, option, value, other, machine
 # Where each option is taken from: machine type -> first release (a machine type not named never takes it).
 SINCE = {
     'discard': {'standard': (2, 1, 0)},
-    'detect_zeroes': {'standard': (2, 5, 0)},
+    'detect_zeroes': {'standard': (2, 3, 0)},
     'iops': {'standard': (2, 1, 0)},
     'iothread': {'micro': (2, 5, 0), 'standard': (2, 1, 0)},
     'num_queues': {'standard': (2, 2, 0)},
-    'queue_size': {'standard': (2, 5, 0)},
+    'queue_size': {'standard': (2, 2, 0)},
     'boot_index': {'micro': (2, 5, 0), 'standard': (2, 2, 0)},
 }
 VALUES = {'discard': 'unmap', 'detect_zeroes': 'on', 'iops': 100, 'iothread': 'io1', 'num_queues': 2, 'queue_size': 128, 'boot_index': 3}
