@@ -18,7 +18,7 @@ from ._planner import Plan, plan_all
 from ._preflight import check_host_inputs, check_not_shared
 from ._qmp import qmp_session
 from ._session_options import check_session_options, lock_timeout, resolve_machine
-from ._stratovirt import detect
+from ._stratovirt import check_greeting, detect
 from ._vm_process import command_line, peer_pid
 from ._vm_state import VMState, gather
 
@@ -83,6 +83,7 @@ class Converge:
         specs = self.declared_devices()
         host_notes = {spec.id: check_host_inputs(spec) for spec in specs}
         with qmp_session(socket_path, params['timeout'], lock_timeout(params)) as client:
+            check_greeting(client.greeting)  # a QEMU is refused before its command line is read or anything sent
             pid = peer_pid(client.connection)
             argv = command_line(pid)
             dialect = detect(client, resolve_machine(params['machine'], argv, self.check_mode))
