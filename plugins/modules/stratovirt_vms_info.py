@@ -28,7 +28,8 @@ author:
 options:
   vms:
     description:
-      - The VMs declared for this host, each with at least C(name) and C(socket); other keys are ignored, so the
+      - The VMs declared for this host, each with at least C(name) (non-empty, unique, no control characters) and
+        C(socket); other keys are ignored, so the
         list the role C(stratovirt.qmp.vm_devices) takes (O(stratovirt.qmp.stratovirt_vms#module:vms)) serves as it is.
     type: list
     elements: dict
