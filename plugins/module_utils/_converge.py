@@ -121,18 +121,23 @@ class Converge:
     def _report(self, failed: bool) -> None:
         """Fill the result from the plans: what was sent (or would be, in check mode) and where each device is."""
         checking = self.check_mode
+        # A check-mode run that fails says nothing would change: the real run would fail at the same check, before
+        # sending anything.
+        would_apply = checking and not failed
         devices = []
         for index, plan in enumerate(self.plans):
-            applied = checking or index < self.done
-            if applied or (failed and index == self.done):
-                after = plan.after if checking else self._view_after_run(plan)
+            applied = would_apply or index < self.done
+            if checking:
+                after = plan.after if would_apply else plan.before
+            elif applied or (failed and index == self.done):
+                after = self._view_after_run(plan)
             else:
                 after = plan.before
             devices.append(
                 {
                     'id': plan.device_id,
-                    'changed': bool(plan.steps) and (checking or index < self.done),
-                    'commands': plan.commands if checking else [],
+                    'changed': bool(plan.steps) and applied,
+                    'commands': plan.commands if would_apply else [],
                     'device': after,
                     'before': plan.before,
                 }
@@ -140,7 +145,7 @@ class Converge:
         if self.applier is not None:
             self.result.update(changed=self.applier.changed, commands=self.applier.sent)
             self._split_commands(self.applier.sent, devices)
-        elif checking:
+        elif would_apply:
             self.result.update(changed=any(plan.steps for plan in self.plans), commands=[command for plan in self.plans for command in plan.commands])
         if checking:
             self.result['when'] = [condition for plan in self.plans for condition in plan.conditions]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -237,3 +239,27 @@ def test_vm_names_are_non_empty_free_of_control_characters_and_unique_before_any
     assert raised.value.problems == problems
     assert '\n' not in raised.value.message and all(records(vm) == [] for vm, dummy in started)
     assert [entry['name'] for entry in fleet.refused(raised.value)['vms']] == [name if name == 'db' else 'vms[%d]' % n for n, name in enumerate(names)]
+
+
+@pytest.mark.parametrize('profile', PROFILES)
+def test_a_check_mode_run_that_fails_says_nothing_would_change(profile, fleet_vm):
+    vm, declaration = fleet_vm('shared', profile)
+    other, other_declaration = fleet_vm('fine', profile)
+    image = declaration['disks'][0]['path']
+    # Another process writes to the image: the real run would refuse it before sending anything, so would check mode.
+    writer = subprocess.Popen(
+        [sys.executable, '-c', 'import os, sys; fd = os.open(sys.argv[1], os.O_RDWR); print(1, flush=True); sys.stdin.read()', image],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        writer.stdout.readline()
+        result = fleet_of([declaration, other_declaration], check_mode=True).run()
+    finally:
+        writer.kill()
+        writer.wait()
+    by_name = {entry['name']: entry for entry in result['vms']}
+    assert by_name['shared']['failed'] and not by_name['shared']['changed'] and by_name['shared']['commands'] == [], by_name['shared']
+    assert [device['changed'] for device in by_name['shared']['devices']] == [False]
+    assert by_name['fine']['changed'] and result['changed'], 'the VM that would change still says so'
+    assert [name for name in executed(vm) + executed(other) if name in MUTATING] == []
