@@ -20,7 +20,7 @@ monitor's greeting and ``query-version`` prove it is StratoVirt, which ``_host_v
 from __future__ import annotations
 
 import os
-from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 from ._session_options import MACHINE_NAMES
 from ._socket_owner import holds_socket, listener_inodes, socket_file_identity, socket_holders
@@ -118,7 +118,7 @@ def attribute(claiming: List[HostVM]) -> Tuple[List[HostVM], List[Impostor]]:
         for path in vm.sockets:
             identity = socket_file_identity(path)
             by_file.setdefault(identity if identity is not None else ('path', socket_key(path)), []).append((vm, path))
-    kept = set()
+    kept: Set[Tuple[int, str]] = set()
     refused: Dict[int, List[str]] = {}
     for named in by_file.values():
         inodes = listener_inodes(named[0][1])

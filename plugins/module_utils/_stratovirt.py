@@ -287,7 +287,8 @@ def check_greeting(greeting: Optional[dict]) -> None:
     """
     if greeting is None:
         return
-    version = greeting.get('version') if isinstance(greeting.get('version'), dict) else {}
+    found = greeting.get('version')
+    version: dict = found if isinstance(found, dict) else {}
     package = version.get('package')
     stratovirt = (
         version.get('qemu') == STRATOVIRT_GREETING_VERSION
