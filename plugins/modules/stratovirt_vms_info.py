@@ -17,8 +17,8 @@ description:
     and it is the process listening on that socket (checked in the kernel's socket table and its open descriptors,
     before anything connects). One socket file is one VM, however many processes name it.
   - Listed in RV(ignored) instead, and never connected to on their behalf - a process naming a monitor another process
-    serves (RV(ignored[].reason=impostor)); a process whose monitor greets as something else than StratoVirt, QEMU say
-    (RV(ignored[].reason=not StratoVirt)), decided from the greeting before any command is sent.
+    serves (C(reason=impostor)); a process whose monitor greets as something else than StratoVirt, QEMU say
+    (C(reason=not StratoVirt)), decided from the greeting before any command is sent.
   - Read-only. Touches no monitor that is busy - a VM whose per-VM lock another run of this collection holds, or whose
     monitor another client holds or waits for, is reported with RV(vms[].status=busy) at once, never waited for. Others
     get C(query-version) and C(query-status) on their first socket, nothing else.
