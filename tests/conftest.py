@@ -5,11 +5,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import time
 
 import pytest
 
 from stratovirt_sim.control import SimulatedVM, new_tap_name
+
+from ansible_collections.stratovirt.qmp.plugins.module_utils._unix_diag import UnixDiagError, monitor_usage
 
 FIGURES = []
 
@@ -114,3 +118,40 @@ def host_tap(_tap_registry):
 def free_tap_name():
     """``free_tap_name()`` -> a tap name that does not exist on this host (StratoVirt creates such taps itself)."""
     return new_tap_name
+
+
+QEMU = shutil.which('qemu-system-x86_64')
+
+
+def listening(path):
+    if not os.path.exists(path):
+        return False
+    try:
+        return monitor_usage(path).listening
+    except UnixDiagError:
+        return False
+
+
+@pytest.fixture
+def qemu(tmp_path):
+    """A real QEMU (no guest, -S) serving QMP at the path yielded; started and stopped by pid."""
+    if QEMU is None:
+        pytest.skip('qemu-system-x86_64 is not installed (make test installs it)')
+    sock = str(tmp_path / 'qemu.sock')
+    process = subprocess.Popen(
+        [QEMU, '-M', 'none', '-accel', 'tcg', '-S', '-display', 'none', '-nodefaults', '-qmp', 'unix:%s,server,nowait' % sock],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # Ready means listening (the kernel's Unix socket table says so), not merely bound: QEMU creates the file first.
+    deadline = time.monotonic() + 30
+    while not listening(sock):
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            process.wait()
+            pytest.fail('QEMU did not listen on %s' % sock)
+        time.sleep(0.02)
+    yield sock
+    process.kill()
+    process.wait()

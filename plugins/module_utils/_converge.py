@@ -18,7 +18,7 @@ from ._planner import Plan, plan_all
 from ._preflight import check_host_inputs, check_not_shared
 from ._qmp import qmp_session
 from ._session_options import check_session_options, lock_timeout, resolve_machine
-from ._stratovirt import detect
+from ._stratovirt import check_greeting, detect
 from ._vm_process import command_line, peer_pid
 from ._vm_state import VMState, gather
 
@@ -83,6 +83,7 @@ class Converge:
         specs = self.declared_devices()
         host_notes = {spec.id: check_host_inputs(spec) for spec in specs}
         with qmp_session(socket_path, params['timeout'], lock_timeout(params)) as client:
+            check_greeting(client.greeting)  # a QEMU is refused before its command line is read or anything sent
             pid = peer_pid(client.connection)
             argv = command_line(pid)
             dialect = detect(client, resolve_machine(params['machine'], argv, self.check_mode))
@@ -120,18 +121,23 @@ class Converge:
     def _report(self, failed: bool) -> None:
         """Fill the result from the plans: what was sent (or would be, in check mode) and where each device is."""
         checking = self.check_mode
+        # A check-mode run that fails says nothing would change: the real run would fail at the same check, before
+        # sending anything.
+        would_apply = checking and not failed
         devices = []
         for index, plan in enumerate(self.plans):
-            applied = checking or index < self.done
-            if applied or (failed and index == self.done):
-                after = plan.after if checking else self._view_after_run(plan)
+            applied = would_apply or index < self.done
+            if checking:
+                after = plan.after if would_apply else plan.before
+            elif applied or (failed and index == self.done):
+                after = self._view_after_run(plan)
             else:
                 after = plan.before
             devices.append(
                 {
                     'id': plan.device_id,
-                    'changed': bool(plan.steps) and (checking or index < self.done),
-                    'commands': plan.commands if checking else [],
+                    'changed': bool(plan.steps) and applied,
+                    'commands': plan.commands if would_apply else [],
                     'device': after,
                     'before': plan.before,
                 }
@@ -139,7 +145,7 @@ class Converge:
         if self.applier is not None:
             self.result.update(changed=self.applier.changed, commands=self.applier.sent)
             self._split_commands(self.applier.sent, devices)
-        elif checking:
+        elif would_apply:
             self.result.update(changed=any(plan.steps for plan in self.plans), commands=[command for plan in self.plans for command in plan.commands])
         if checking:
             self.result['when'] = [condition for plan in self.plans for condition in plan.conditions]

@@ -19,10 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, TypeVar
 
 from ._converge import Converge
+from ._device_spec import check_no_control_characters
 from ._error_root import CollectionError
 from ._errors import DeviceInputError
 from ._host_vms import compare_declared, running_vms, socket_key
 from ._session_options import failure_message
+from ._vm_process import path_identity
 
 DEFAULT_WORKERS = 4
 MAX_WORKERS = 64
@@ -44,6 +46,44 @@ def check_workers(workers: int) -> None:
     """:raises DeviceInputError: not a usable number of worker threads."""
     if not 1 <= workers <= MAX_WORKERS:
         raise DeviceInputError('workers is %r: it must be from 1 to %d' % (workers, MAX_WORKERS))
+
+
+def vm_label(params: Dict[str, Any], number: int) -> str:
+    """How a result names a declared VM: its name once checked (:func:`name_problems`), else ``vms[N]``."""
+    name = params.get('name')
+    return name if isinstance(name, str) and name and not name_problem(name) else 'vms[%d]' % number
+
+
+def name_problem(name: object) -> str:
+    """Why ``name`` cannot name a VM ('' if it can): names key the results, the diff and the role's report lines."""
+    if not isinstance(name, str) or not name:
+        return 'the name is %r: it must be a non-empty string' % (name,)
+    try:
+        check_no_control_characters({'name': name}, ('name',), 'the VM')
+    except DeviceInputError as exc:
+        return exc.message
+    return ''
+
+
+def name_problems(declared: Sequence[Dict[str, Any]]) -> Dict[str, str]:
+    """Each declared VM whose name is empty, holds a control character, or is another's, by :func:`vm_label`."""
+    problems: Dict[str, str] = {}
+    seen: Dict[str, int] = {}
+    for number, params in enumerate(declared):
+        problem = name_problem(params.get('name'))
+        if problem:
+            problems[vm_label(params, number)] = problem
+        elif params['name'] in seen:
+            problems[params['name']] = 'the name is declared twice (vms[%d] and vms[%d])' % (seen[params['name']], number)
+        else:
+            seen[params['name']] = number
+    return problems
+
+
+def socket_identity(path: str) -> object:
+    """What makes two declared sockets one monitor: the file (device and inode: a hard link, a symlink), else the
+    real path of a socket not there yet."""
+    return path_identity(path) or socket_key(path)
 
 
 def run_bounded(work: Callable[[Item], Any], items: Sequence[Item], workers: int) -> List[Any]:
@@ -152,22 +192,21 @@ class Fleet:
         :raises FleetInputError: naming each VM at fault and why.
         """
         check_workers(self.workers)
-        problems: Dict[str, str] = {}
-        names: Dict[str, int] = {}
-        sockets: Dict[str, str] = {}
+        problems = name_problems(self.declared)
+        sockets: Dict[object, str] = {}
+        named = set()
         for number, params in enumerate(self.declared):
-            name = params.get('name') or 'vms[%d]' % number
-            if name in names:
-                problems[name] = 'the name is declared twice (vms[%d] and vms[%d])' % (names[name], number)
-                continue
-            names[name] = number
+            name = vm_label(params, number)
+            if name in named or name_problem(params.get('name')):
+                continue  # in problems already
+            named.add(name)
             try:
                 run = VMRun(params, self.kinds, self.check_mode)
                 run.check()
             except CollectionError as exc:
                 problems[name] = failure_message(exc, params.get('socket') or '')
                 continue
-            key = socket_key(run.socket)
+            key = socket_identity(run.socket)
             if key in sockets:
                 problems[name] = 'its socket %s is that of VM %s too' % (run.socket, sockets[key])
                 continue
@@ -207,7 +246,7 @@ class Fleet:
         """The result of a run refused by :meth:`check`: one entry per declared VM, none attempted."""
         entries: List[Dict[str, Any]] = []
         for number, params in enumerate(self.declared):
-            name = params.get('name') or 'vms[%d]' % number
+            name = vm_label(params, number)
             problem = error.problems.get(name)
             entries.append(vm_entry(name, params.get('socket'), failed=problem is not None, msg=problem or ''))
         return {'changed': False, 'vms': entries, 'diff': {'before': {}, 'after': {}}, 'failed_vms': [entry['name'] for entry in entries if entry['failed']]}

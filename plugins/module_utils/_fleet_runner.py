@@ -20,7 +20,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ._error_root import CollectionError
-from ._fleet import DEFAULT_WORKERS, Fleet, FleetInputError, check_workers
+from ._fleet import DEFAULT_WORKERS, Fleet, FleetInputError, check_workers, name_problems, vm_label
 from ._host_vms_info import host_vms_report
 from ._kinds import all_kinds
 from ._runner import devices_argument_spec
@@ -53,8 +53,7 @@ def validated_vms(items: List[dict]) -> Tuple[List[dict], Dict[str, str]]:
     checked: List[dict] = []
     problems: Dict[str, str] = {}
     for number, item in enumerate(items):
-        name = item.get('name')
-        label = name if isinstance(name, str) and name else 'vms[%d]' % number
+        label = vm_label(item, number)
         result = validator.validate(item)
         if result.error_messages:
             problems[label] = '; '.join(result.error_messages)
@@ -107,6 +106,9 @@ def run_vms_info_module() -> None:
             for number, vm in enumerate(declared):
                 if not isinstance(vm.get('name'), str) or not isinstance(vm.get('socket'), str):
                     raise FleetInputError({'vms[%d]' % number: 'each declared VM needs a name and a socket'})
+            problems = name_problems(declared)
+            if problems:
+                raise FleetInputError(problems)
         result = host_vms_report(params['timeout'], params['workers'], declared, params['read_undeclared'])
     except CollectionError as exc:
         module.fail_json(msg=exc.message, exception=traceback.format_exc())

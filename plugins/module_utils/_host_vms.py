@@ -7,17 +7,23 @@ Private to the stratovirt.qmp collection: may change in any release.
 A process is taken for a StratoVirt VM when its command line, read as the device modules read the command line of
 the process behind a socket (``_vm_process.command_line``, every option anywhere in argv, spelt ``-opt`` or
 ``--opt``), names a Unix QMP monitor the way StratoVirt requires it (``-qmp unix:PATH,server,nowait``, or a
-control ``-mon`` on a ``-chardev socket,...,server,nowait``). Its executable's name is not read: a VM may be started
-through a wrapper or a renamed binary. Only its monitor can prove it is StratoVirt (``query-version``), which
-``_host_vms_info`` asks when the monitor is free.
+control ``-mon`` on a ``-chardev socket,...,server,nowait``), and it is the process that listens on that socket.
+Its executable's name is not read: a VM may be started through a wrapper or a renamed binary.
+
+Any process can name any path in its command line, so a claim is kept only when the claimant holds the listening
+socket bound to that file (``_socket_owner``): one socket file (device and inode) is one monitor, attributed to the
+process that serves it; the other processes naming it are impostors, and no monitor is ever read on their behalf.
+A socket nobody listens on stays with the processes naming it (the read then says nothing serves it). Only the
+monitor's greeting and ``query-version`` prove it is StratoVirt, which ``_host_vms_info`` reads when it is free.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Dict, Iterable, List, NamedTuple, Optional
+from typing import Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 from ._session_options import MACHINE_NAMES
+from ._socket_owner import holds_socket, listener_inodes, socket_file_identity, socket_holders
 from ._stratovirt_cmdline import machine_type, qmp_sockets, vm_name
 from ._vm_process import VMProcessError, command_line
 
@@ -50,8 +56,33 @@ def host_vm(pid: int, argv: List[str]) -> Optional[HostVM]:
     return HostVM(pid, vm_name(argv), [_absolute(pid, path) for path in sockets], MACHINE_NAMES.get(written), argv)
 
 
+class Impostor(NamedTuple):
+    """A process whose command line names monitors it does not serve."""
+
+    vm: HostVM
+    msg: str
+
+
 def running_vms() -> List[HostVM]:
-    """Every process of this host whose command line is a StratoVirt VM's, by pid.
+    """Every process of this host serving a StratoVirt monitor its command line names, by pid (see
+    :func:`host_processes`).
+
+    :raises VMProcessError: /proc cannot be listed.
+    """
+    return host_processes()[0]
+
+
+def host_processes() -> Tuple[List[HostVM], List[Impostor]]:
+    """The processes whose command line names a QMP monitor: those serving it (each with the sockets it serves), and
+    the impostors.
+
+    :raises VMProcessError: /proc cannot be listed.
+    """
+    return attribute(claimants())
+
+
+def claimants() -> List[HostVM]:
+    """Every process of this host whose command line names a QMP monitor, by pid, whether it serves it or not.
 
     Processes that exit during the scan, kernel threads and zombies are skipped.
 
@@ -74,6 +105,45 @@ def running_vms() -> List[HostVM]:
         if vm is not None:
             found.append(vm)
     return found
+
+
+def attribute(claiming: List[HostVM]) -> Tuple[List[HostVM], List[Impostor]]:
+    """Give each monitor socket (by device and inode) to the one process listening on it.
+
+    :returns: the processes that serve at least one socket they name (with those sockets only, and the sockets nobody
+        listens on), and the others with why they are impostors.
+    """
+    by_file: Dict[object, List[Tuple[HostVM, str]]] = {}
+    for vm in claiming:
+        for path in vm.sockets:
+            identity = socket_file_identity(path)
+            by_file.setdefault(identity if identity is not None else ('path', socket_key(path)), []).append((vm, path))
+    kept: Set[Tuple[int, str]] = set()
+    refused: Dict[int, List[str]] = {}
+    for named in by_file.values():
+        inodes = listener_inodes(named[0][1])
+        if not inodes:  # nothing listens (or no such file): nobody proves or disproves a claim
+            kept.update((vm.pid, path) for vm, path in named)
+            continue
+        holding = [(vm, path) for vm, path in named if holds_socket(vm.pid, inodes)]
+        if holding:
+            owner, path = holding[0]  # several holders share an inherited descriptor: the first (oldest pid) serves
+            kept.add((owner.pid, path))
+            why = 'process %d serves it' % owner.pid
+        else:
+            holders = socket_holders(inodes)
+            why = 'process %s serves it' % ', '.join(str(pid) for pid in holders) if holders else 'another process serves it'
+        for vm, path in named:
+            if not holding or vm.pid != holding[0][0].pid:
+                refused.setdefault(vm.pid, []).append('names the monitor %s, but %s' % (path, why))
+    vms, impostors = [], []
+    for vm in claiming:
+        served = [path for path in vm.sockets if (vm.pid, path) in kept]
+        if served:
+            vms.append(vm._replace(sockets=served))
+        else:
+            impostors.append(Impostor(vm, 'not a VM: its command line %s' % '; '.join(refused.get(vm.pid, []))))
+    return vms, impostors
 
 
 def socket_key(path: str) -> str:

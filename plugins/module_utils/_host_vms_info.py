@@ -16,18 +16,20 @@ from typing import Any, Dict, List, Optional
 
 from ._error_root import CollectionError
 from ._fleet import run_bounded
-from ._host_vms import HostVM, compare_declared, running_vms, socket_key
+from ._host_vms import HostVM, compare_declared, host_processes, socket_key
 from ._info import report
 from ._qmp import qmp_session
 from ._qmp_errors import QMPBusyError, QMPLockTimeout
 from ._session_options import failure_message, resolve_machine
-from ._stratovirt import NotStratoVirtError, detect
+from ._stratovirt import NotStratoVirtError, check_greeting, detect
 from ._vm_process import peer_pid
 from ._vm_state import gather
 
 STATUS_BUSY = 'busy'
 STATUS_ERROR = 'error'
 NOT_STRATOVIRT = 'not StratoVirt'
+# Why a process is in ``ignored``: its monitor's greeting is not StratoVirt's, or it names a monitor it does not serve.
+IMPOSTOR = 'impostor'
 
 
 def _read(vm: HostVM, timeout: float) -> Dict[str, Any]:
@@ -41,6 +43,7 @@ def _read(vm: HostVM, timeout: float) -> Dict[str, Any]:
             if served_by != vm.pid:
                 entry.update(status=STATUS_ERROR, msg='its socket %s is served by process %d, not by this VM' % (socket_path, served_by))
                 return entry
+            check_greeting(client.greeting)  # a QEMU is told by its greeting, before its command line is read
             argv = vm.argv  # read by the scan; the peer check above shows the same process serves the socket
             dialect = detect(client, resolve_machine('auto', argv, True, 'this module sends nothing that could change the VM'))
             status = client.execute('query-status')
@@ -88,7 +91,7 @@ def host_vms_report(timeout: float, workers: int, declared: Optional[List[dict]]
 
     :raises VMProcessError: /proc cannot be listed.
     """
-    running = running_vms()
+    running, impostors = host_processes()
     declared_keys = {socket_key(vm['socket']) for vm in declared or []}
 
     def read(vm: HostVM) -> Dict[str, Any]:
@@ -100,7 +103,8 @@ def host_vms_report(timeout: float, workers: int, declared: Optional[List[dict]]
     vms = [entry for entry in entries if entry['status'] != NOT_STRATOVIRT]
     result: Dict[str, Any] = {
         'vms': vms,
-        'ignored': [{'pid': entry['pid'], 'sockets': entry['sockets'], 'msg': entry['msg']} for entry in entries if entry['status'] == NOT_STRATOVIRT],
+        'ignored': [_ignored(entry, NOT_STRATOVIRT) for entry in entries if entry['status'] == NOT_STRATOVIRT]
+        + [_ignored(unread(impostor.vm, impostor.msg), IMPOSTOR) for impostor in impostors],
     }
     if declared is not None:
         stratovirt = [vm for vm, entry in zip(running, entries) if entry['status'] != NOT_STRATOVIRT]
@@ -108,6 +112,10 @@ def host_vms_report(timeout: float, workers: int, declared: Optional[List[dict]]
         by_socket = {socket_key(path): entry for entry in vms for path in entry['sockets']}
         result['declared'] = [_declared_entry(vm, by_socket.get(socket_key(vm['socket']))) for vm in declared]
     return result
+
+
+def _ignored(entry: Dict[str, Any], reason: str) -> Dict[str, Any]:
+    return {'pid': entry['pid'], 'name': entry['name'], 'sockets': entry['sockets'], 'reason': reason, 'msg': entry['msg']}
 
 
 def _declared_entry(vm: dict, entry: Optional[Dict[str, Any]]) -> Dict[str, Any]:

@@ -16,7 +16,7 @@ from ._qmp import qmp_session
 from ._error_root import CollectionError
 from ._runner import CONNECTION_ARGS, SESSION_ARGS
 from ._session_options import check_session_options, failure_message, lock_timeout, resolve_machine
-from ._stratovirt import detect
+from ._stratovirt import check_greeting, detect
 from ._vm_process import command_line, peer_pid
 from ._vm_state import gather
 
@@ -38,6 +38,7 @@ class InfoTask:
         try:
             check_session_options(params)
             with qmp_session(socket_path, params['timeout'], lock_timeout(params)) as client:
+                check_greeting(client.greeting)  # a QEMU is refused before anything is sent
                 pid = peer_pid(client.connection)
                 argv = command_line(pid)
                 machine = resolve_machine(params['machine'], argv, True, 'this module sends nothing that could change the VM')

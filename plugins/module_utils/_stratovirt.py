@@ -284,12 +284,51 @@ def probe_machine(client, release: Tuple[int, int, int] = NEWEST_KNOWN) -> str:
     raise DialectError('cannot tell the machine type: blockdev-del of an unknown node succeeded (StratoVirt before 2.1?)')
 
 
+# Every StratoVirt greets with a hard-coded "qemu" 5.0.1, no capabilities, and an empty package (up to 2.2.0) or
+# "StratoVirt-<release>" (2.3.0 on): docs/stratovirt-qmp.md section 1.2. QEMU offers "oob" and its own version.
+STRATOVIRT_GREETING_VERSION = {'major': 5, 'minor': 0, 'micro': 1}
+
+
+def check_greeting(greeting: Optional[dict]) -> None:
+    """Tell StratoVirt from QEMU and other QMP servers by the greeting, before anything is sent.
+
+    :param greeting: the ``QMP`` member of the greeting (None: not read, nothing to tell).
+    :raises NotStratoVirtError: the greeting is not one StratoVirt sends.
+    """
+    if greeting is None:
+        return
+    found = greeting.get('version')
+    version: dict = found if isinstance(found, dict) else {}
+    package = version.get('package')
+    stratovirt = (
+        version.get('qemu') == STRATOVIRT_GREETING_VERSION
+        and greeting.get('capabilities') == []
+        and isinstance(package, str)
+        and (package == '' or PACKAGE_PATTERN.match(package) is not None)
+    )
+    if not stratovirt:
+        raise NotStratoVirtError(
+            'the QMP greeting (version %s, package %r, capabilities %s) is not StratoVirt\'s (QEMU or another QMP server?)'
+            % (_version_text(version.get('qemu')), package, greeting.get('capabilities'))
+        )
+
+
+def _version_text(qemu: object) -> str:
+    if isinstance(qemu, dict):
+        return '%s.%s.%s' % (qemu.get('major'), qemu.get('minor'), qemu.get('micro'))
+    return repr(qemu)
+
+
 def detect(client, machine: Optional[str] = None) -> Dialect:
     """Read the release (``query-version``) and the machine type (probe, unless ``machine`` is given).
 
-    :raises DialectError: not StratoVirt, or a release older than 2.1.0.
+    The greeting is checked first: a QEMU is refused before any command is sent to it.
+
+    :raises NotStratoVirtError: the greeting or ``query-version`` names another program.
+    :raises DialectError: a release older than 2.1.0.
     :raises QMPError: transport failures.
     """
+    check_greeting(getattr(client, 'greeting', None))
     try:
         version = client.execute('query-version')
     except QMPCommandError as exc:

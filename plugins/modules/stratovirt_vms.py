@@ -16,7 +16,8 @@ description:
     session under its own per-VM lock, with the same checks, rollbacks and device record. Up to O(workers) VMs are
     converged at the same time.
   - Every VM's declaration is checked before anything is sent to any VM; a wrong one (an unknown option, a value of
-    the wrong type or form, two VMs with one name or one socket) refuses the whole task, naming each VM at fault.
+    the wrong type or form, an empty name or one with a control character, two VMs with one name or one socket - a
+    symlink or a hard link of another's counts as the same) refuses the whole task, naming each VM at fault.
   - Otherwise one VM's failure does not stop the others. Every VM is attempted, the result has one entry per VM in
     RV(vms), and the task fails at the end if any VM failed, naming each failed VM and why.
   - A module of its own rather than a list option of M(stratovirt.qmp.stratovirt_devices), whose O(stratovirt.qmp.stratovirt_devices#module:socket)
@@ -28,7 +29,8 @@ options:
   vms:
     description:
       - The VMs of this host and the devices each must have.
-      - Each item takes C(name), the VM's name (used in the result, the diff and the messages, unique), and the
+      - Each item takes C(name), the VM's name (used in the result, the diff and the messages; non-empty, unique, no
+        control characters), and the
         options of M(stratovirt.qmp.stratovirt_devices) with the same types, choices and defaults -
         C(socket) (required, never read from the environment), C(timeout), C(machine), C(wait_timeout), C(exclusive),
         C(disks) and C(nics). See that module for what each means.

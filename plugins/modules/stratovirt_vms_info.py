@@ -14,7 +14,11 @@ description:
     keep, checked against what the host shows of the process, as M(stratovirt.qmp.stratovirt_info) reports them).
   - A process is taken for a StratoVirt VM when its command line names a Unix QMP monitor as StratoVirt requires it,
     C(-qmp unix:PATH,server,nowait) or a C(-mon chardev=ID,mode=control) on a C(-chardev socket,id=ID,path=PATH,server,nowait).
-    A process whose monitor greets as something else than StratoVirt (QEMU, say) is listed in RV(ignored) instead.
+    and it is the process listening on that socket (checked in the kernel's socket table and its open descriptors,
+    before anything connects). One socket file is one VM, however many processes name it.
+  - Listed in RV(ignored) instead, and never connected to on their behalf - a process naming a monitor another process
+    serves (C(reason=impostor)); a process whose monitor greets as something else than StratoVirt, QEMU say
+    (C(reason=not StratoVirt)), decided from the greeting before any command is sent.
   - Read-only. Touches no monitor that is busy - a VM whose per-VM lock another run of this collection holds, or whose
     monitor another client holds or waits for, is reported with RV(vms[].status=busy) at once, never waited for. Others
     get C(query-version) and C(query-status) on their first socket, nothing else.
@@ -24,7 +28,8 @@ author:
 options:
   vms:
     description:
-      - The VMs declared for this host, each with at least C(name) and C(socket); other keys are ignored, so the
+      - The VMs declared for this host, each with at least C(name) (non-empty, unique, no control characters) and
+        C(socket); other keys are ignored, so the
         list the role C(stratovirt.qmp.vm_devices) takes (O(stratovirt.qmp.stratovirt_vms#module:vms)) serves as it is.
     type: list
     elements: dict
@@ -119,7 +124,11 @@ vms:
       description: Why the VM is busy, could not be read, or was not read; empty otherwise.
       type: str
 ignored:
-  description: Processes whose command line names a QMP monitor that does not greet as StratoVirt (C(pid), C(sockets), C(msg)).
+  description:
+    - Processes whose command line names a QMP monitor but that are not StratoVirt VMs - C(pid), C(name) (its C(-name)),
+      C(sockets), C(reason) and C(msg) (why).
+    - C(reason) is C(impostor) - another process serves the socket it names (its pid is in C(msg)); or C(not StratoVirt) - its
+      monitor's greeting or C(query-version) is not StratoVirt's.
   returned: success
   type: list
   elements: dict

@@ -83,7 +83,7 @@ def test_one_call_per_vm_set_check_mode_and_diff_then_converge_with_one_failure(
         assert by_name[vm['name']]['running'] and by_name[vm['name']]['status'] == 'running', by_name[vm['name']]
     assert by_name['ghost']['running'] is False
     devices = {entry['name']: entry['devices'] for entry in listed['vms'] if entry['name']}
-    assert [device['id'] for device in devices['a-standard-250']] == ['data0']
+    assert [device['id'] for device in devices['a-standard-250'] or []] == ['data0'], listed['vms']
     assert received(stray.socket_path) == [], 'an undeclared monitor is not touched'
 
 

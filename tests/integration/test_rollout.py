@@ -148,3 +148,21 @@ def test_rollout_one_vm_failing_does_not_hide_the_others(start_vm, make_image, t
     assert by_name['bad']['failed'] and by_name['bad']['msg']
     failed = task_results(document, 'Fail the host if any of its VMs failed')['hv0']
     assert failed.get('failed') and 'bad' in failed['msg']
+
+
+def test_play_recap_counts_the_changes_of_the_other_vms_when_one_fails_and_the_host_fails_once(start_vm, make_image, tmp_path):
+    vms = []
+    for profile in PROFILES:
+        plugged = start_vm(profile, 'microvm', name='plug%s.sock' % profile)
+        vms.append({'name': 'plug-%s' % profile, 'socket': plugged.socket_path, 'disks': [{'id': 'data0', 'path': make_image('p%s.img' % profile, 16)}]})
+    broken = start_vm('2.1.0', 'microvm', name='broken.sock')
+    vms.insert(1, {'name': 'broken', 'socket': broken.socket_path, 'disks': [{'id': 'data0', 'path': str(tmp_path / 'missing.img')}]})
+    inventory = write_inventory(str(tmp_path / 'inventory.json'), {'hv0': host_vars(vms)})
+    rc, document, dummy = run_rollout(str(tmp_path), inventory)
+    assert rc != 0
+    stats = document['stats']['hv0']
+    assert stats['changed'] >= 1 and stats['failures'] == 1, stats
+    converged = task_results(document, 'Converge the devices of every VM')['hv0']
+    assert converged['changed'] and not converged.get('failed'), 'the per-VM lines report the failure, not the module result'
+    assert [entry['name'] for entry in converged['vms'] if entry['failed']] == ['broken']
+    assert 'broken' in task_results(document, 'Fail the host if any of its VMs failed')['hv0']['msg']

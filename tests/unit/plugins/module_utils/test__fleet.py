@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -201,3 +203,63 @@ def test_run_bounded_keeps_the_order_and_the_bound():
 
     assert run_bounded(work, list(range(10)), 3) == [item * 2 for item in range(10)]
     assert peak[0] == 3
+
+
+@pytest.mark.parametrize('profile', PROFILES)
+def test_one_socket_under_two_hard_linked_names_is_refused_before_any_vm_is_contacted(profile, fleet_vm, tmp_path):
+    dummy, first = fleet_vm('first', profile)
+    third, last = fleet_vm('third', profile)
+    linked = str(tmp_path / 'linked.sock')
+    os.link(first['socket'], linked)
+    try:
+        with pytest.raises(FleetInputError) as raised:
+            fleet_of([first, dict(first, name='second', socket=linked), last]).run()
+    finally:
+        os.unlink(linked)
+    assert raised.value.problems == {'second': 'its socket %s is that of VM first too' % linked}
+    assert records(third) == [], 'nothing is sent to any VM'
+
+
+@pytest.mark.parametrize(
+    'names,problems',
+    [
+        (['', ''], {'vms[0]': "the name is '': it must be a non-empty string", 'vms[1]': "the name is '': it must be a non-empty string"}),
+        (['web\nfake: ok', 'db'], {'vms[0]': "the VM: option name is 'web\\nfake: ok', which holds a control character (newline, tab, ...): remove it"}),
+        (['tab\there', 'db'], {'vms[0]': "the VM: option name is 'tab\\there', which holds a control character (newline, tab, ...): remove it"}),
+        (['db', 'db'], {'db': 'the name is declared twice (vms[0] and vms[1])'}),
+    ],
+)
+def test_vm_names_are_non_empty_free_of_control_characters_and_unique_before_any_vm_is_contacted(names, problems, fleet_vm):
+    started = [fleet_vm('vm%d' % number) for number in range(len(names))]
+    declared = [dict(declaration, name=name) for name, (dummy, declaration) in zip(names, started)]
+    checked, dummy = validated_vms(declared)
+    fleet = Fleet(checked, KINDS)
+    with pytest.raises(FleetInputError) as raised:
+        fleet.run()
+    assert raised.value.problems == problems
+    assert '\n' not in raised.value.message and all(records(vm) == [] for vm, dummy in started)
+    assert [entry['name'] for entry in fleet.refused(raised.value)['vms']] == [name if name == 'db' else 'vms[%d]' % n for n, name in enumerate(names)]
+
+
+@pytest.mark.parametrize('profile', PROFILES)
+def test_a_check_mode_run_that_fails_says_nothing_would_change(profile, fleet_vm):
+    vm, declaration = fleet_vm('shared', profile)
+    other, other_declaration = fleet_vm('fine', profile)
+    image = declaration['disks'][0]['path']
+    # Another process writes to the image: the real run would refuse it before sending anything, so would check mode.
+    writer = subprocess.Popen(
+        [sys.executable, '-c', 'import os, sys; fd = os.open(sys.argv[1], os.O_RDWR); print(1, flush=True); sys.stdin.read()', image],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        writer.stdout.readline()
+        result = fleet_of([declaration, other_declaration], check_mode=True).run()
+    finally:
+        writer.kill()
+        writer.wait()
+    by_name = {entry['name']: entry for entry in result['vms']}
+    assert by_name['shared']['failed'] and not by_name['shared']['changed'] and by_name['shared']['commands'] == [], by_name['shared']
+    assert [device['changed'] for device in by_name['shared']['devices']] == [False]
+    assert by_name['fine']['changed'] and result['changed'], 'the VM that would change still says so'
+    assert [name for name in executed(vm) + executed(other) if name in MUTATING] == []

@@ -8,6 +8,7 @@ is given the declared VMs with read_undeclared false, so that it never touches a
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -119,3 +120,121 @@ def test_the_listing_reads_free_monitors_and_says_busy_at_once(profile, start_vm
     assert listed[stray.pid]['msg'] == 'not read: not declared' and listed[stray.pid]['status'] is None
     assert stray.pid in [entry['pid'] for entry in result['undeclared']]
     assert not os.path.exists(tmp_path / 'stray.jsonl') or os.path.getsize(tmp_path / 'stray.jsonl') == 0
+
+
+# A process that names a socket in its command line and does nothing else: an impostor, unless it serves the socket.
+NAMER = 'import sys; sys.stdin.read()'
+# A service that is no QMP server: it accepts and never says a word; it appends one line to argv[2] per connection.
+SILENT_SERVICE = '''
+import socket, sys
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(sys.argv[1])
+server.listen(8)
+held = []
+while True:
+    connection, dummy = server.accept()
+    held.append(connection)
+    with open(sys.argv[2], 'a') as log:
+        log.write('accepted\\n')
+'''
+
+
+class Helpers:
+    """Processes a test starts, stopped by their pid at the end."""
+
+    def __init__(self):
+        self.started = []
+
+    def start(self, *args):
+        process = subprocess.Popen([sys.executable, '-c'] + list(args), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.started.append(process)
+        return process
+
+    def stop(self):
+        for process in self.started:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def helpers():
+    started = Helpers()
+    yield started
+    started.stop()
+
+
+def qmp_argument(path):
+    return ['-qmp', 'unix:%s,server,nowait' % path]
+
+
+def wait_listening(path):
+    deadline = time.monotonic() + 10
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline, 'nothing listens on %s' % path
+        time.sleep(0.02)
+
+
+def pids_like_this_process():
+    """Processes with this process's command line (the forks a QMP client might leave behind), this one excepted."""
+    with open('/proc/self/cmdline', 'rb') as own:
+        mine = own.read()
+    found = set()
+    for name in os.listdir('/proc'):
+        if name.isdigit() and int(name) != os.getpid():
+            try:
+                with open('/proc/%s/cmdline' % name, 'rb') as other:
+                    if other.read() == mine:
+                        found.add(int(name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize('profile', PROFILES)
+def test_impostors_a_qemu_and_a_silent_service_are_not_vms_and_each_vm_is_read_once(profile, start_vm, helpers, qemu, tmp_path):
+    vm = start_vm(profile, 'microvm', name='vm.sock', cmdline=['-name', 'real'], options=['--record', str(tmp_path / 'vm.jsonl')])
+    busy = start_vm(profile, 'microvm', name='busy.sock', cmdline=['-name', 'busy'])
+    copycat = helpers.start(NAMER, '-name', 'copycat', *qmp_argument(vm.socket_path))
+    service_path, accepted = str(tmp_path / 'service.sock'), str(tmp_path / 'accepted.txt')
+    service = helpers.start(SILENT_SERVICE, service_path, accepted)
+    pretender = helpers.start(NAMER, '-name', 'pretender', *qmp_argument(service_path))
+    # QEMU names its own socket and serves it: only its greeting tells it is not StratoVirt.
+    wait_listening(service_path)
+    holder = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    holder.connect(busy.socket_path)
+    holder.recv(4096)  # the greeting: this client holds the busy VM's monitor
+    declared = [
+        {'name': 'real', 'socket': vm.socket_path},
+        {'name': 'busy', 'socket': busy.socket_path},
+        {'name': 'service', 'socket': service_path},
+        {'name': 'qemu', 'socket': qemu},
+    ]
+    before = pids_like_this_process()
+    started = time.monotonic()
+    try:
+        result = host_vms_report(3.0, 4, declared, read_undeclared=False)
+    finally:
+        holder.close()
+    elapsed = time.monotonic() - started
+    assert elapsed < 3.0, 'the listing returns within its timeout'
+    assert pids_like_this_process() - before == set(), 'the listing leaves no process behind'
+    assert not os.path.exists(accepted), 'a socket its namer does not serve is never connected to'
+    listed = {entry['pid']: entry for entry in result['vms']}
+    assert listed[vm.pid]['status'] == 'running' and listed[vm.pid]['release'] == profile
+    assert listed[busy.pid]['status'] == 'busy'
+    assert [entry['socket'] for entry in result['vms'] if entry['pid'] in (vm.pid, busy.pid, copycat.pid, pretender.pid, service.pid)] == [
+        vm.socket_path,
+        busy.socket_path,
+    ]
+    ignored = {entry['pid']: entry for entry in result['ignored']}
+    assert ignored[copycat.pid]['reason'] == 'impostor' and 'process %d serves it' % vm.pid in ignored[copycat.pid]['msg']
+    assert ignored[pretender.pid]['reason'] == 'impostor' and 'process %d serves it' % service.pid in ignored[pretender.pid]['msg']
+    qemu_entries = [entry for entry in result['ignored'] if entry['sockets'] == [qemu]]
+    assert [entry['reason'] for entry in qemu_entries] == ['not StratoVirt'], result
+    assert 'greeting' in qemu_entries[0]['msg']
+    by_name = {entry['name']: entry for entry in result['declared']}
+    assert by_name['real']['pid'] == vm.pid and by_name['real']['status'] == 'running'
+    assert by_name['service']['running'] is False and by_name['qemu']['running'] is False
+    with open(tmp_path / 'vm.jsonl', encoding='utf-8') as record:
+        greetings = [line for line in map(json.loads, record) if '"QMP"' in line.get('sent', '')]
+    assert len(greetings) == 1, 'one session per monitor'

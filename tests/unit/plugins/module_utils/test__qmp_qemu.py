@@ -4,15 +4,12 @@
 
 QEMU's dialect differs from StratoVirt's (capabilities negotiation is required, error classes vary,
 replies are spaced JSON), but greeting, framing, errors and events must work with it too.
-`make test` installs Debian's qemu-system-x86; QEMU runs with -accel tcg -S and no guest.
+`make test` installs Debian's qemu-system-x86; QEMU runs with -accel tcg -S and no guest (the ``qemu`` fixture).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
-import subprocess
 import time
 
 import pytest
@@ -20,42 +17,6 @@ import pytest
 from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp import QMPClient
 from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp_errors import QMPBusyError, QMPCommandError
 from ansible_collections.stratovirt.qmp.plugins.module_utils._stratovirt import DialectError, detect
-from ansible_collections.stratovirt.qmp.plugins.module_utils._unix_diag import UnixDiagError, monitor_usage
-
-QEMU = shutil.which('qemu-system-x86_64')
-
-
-def listening(path):
-    if not os.path.exists(path):
-        return False
-    try:
-        return monitor_usage(path).listening
-    except UnixDiagError:
-        return False
-
-
-@pytest.fixture
-def qemu(tmp_path):
-    if QEMU is None:
-        pytest.skip('qemu-system-x86_64 is not installed (make test installs it)')
-    sock = str(tmp_path / 'qemu.sock')
-    process = subprocess.Popen(
-        [QEMU, '-M', 'none', '-accel', 'tcg', '-S', '-display', 'none', '-nodefaults', '-qmp', 'unix:%s,server,nowait' % sock],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    # Ready means listening (the kernel's Unix socket table says so), not merely bound: QEMU creates the file first.
-    deadline = time.monotonic() + 30
-    while not listening(sock):
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            process.wait()
-            pytest.fail('QEMU did not listen on %s' % sock)
-        time.sleep(0.02)
-    yield sock
-    process.kill()
-    process.wait()
 
 
 def test_greeting_negotiation_and_query(qemu):

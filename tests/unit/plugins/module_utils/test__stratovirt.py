@@ -15,6 +15,8 @@ from ansible_collections.stratovirt.qmp.plugins.module_utils._stratovirt import 
     MACHINE_STANDARD,
     Dialect,
     DialectError,
+    NotStratoVirtError,
+    check_greeting,
     detect,
     parse_release,
     probe_machine,
@@ -139,3 +141,25 @@ def test_built_commands_plug_and_unplug_on_the_simulator(start_vm, make_image, h
             pass
         assert (tap in held_taps(vm.pid)) == dialect.nic_unplug_keeps_tap == (release(profile) >= (2, 5))
     assert json.dumps(client.sent).count('device_add') == 2
+
+
+STRATOVIRT_VERSION = {'qemu': {'micro': 1, 'minor': 0, 'major': 5}}
+
+
+@pytest.mark.parametrize(
+    'greeting,stratovirt',
+    [
+        ({'version': dict(STRATOVIRT_VERSION, package=''), 'capabilities': []}, True),  # 2.0.0-2.2.0
+        ({'version': dict(STRATOVIRT_VERSION, package='StratoVirt-2.5.0'), 'capabilities': []}, True),
+        ({'version': {'qemu': {'micro': 22, 'minor': 2, 'major': 7}, 'package': 'Debian 1:7.2+dfsg-7'}, 'capabilities': ['oob']}, False),
+        ({'version': dict(STRATOVIRT_VERSION, package=''), 'capabilities': ['oob']}, False),  # a QEMU 5.0.1 built from source
+        ({'version': dict(STRATOVIRT_VERSION, package='qemu-5.0.1'), 'capabilities': []}, False),
+        ({'version': {'qemu': {'micro': 0, 'minor': 3, 'major': 4}, 'package': ''}, 'capabilities': []}, False),  # StratoVirt 0.x
+    ],
+)
+def test_the_greeting_tells_stratovirt_from_qemu_and_others(greeting, stratovirt):
+    if stratovirt:
+        check_greeting(greeting)
+    else:
+        with pytest.raises(NotStratoVirtError, match='is not StratoVirt'):
+            check_greeting(greeting)
