@@ -69,8 +69,8 @@ options:
   format:
     description:
       - Image format (C(blockdev-add) C(driver)). When unset the image is read raw.
-      - V(qcow2) needs a standard VM of StratoVirt 2.3.0 or later. StratoVirt 2.1.0 and 2.2.0 have no qcow2: they
-        take C(driver=qcow2) without reading it and open the image raw, so V(qcow2) is refused there before anything
+      - V(qcow2) needs a standard VM of StratoVirt 2.3.0 or later. StratoVirt 2.1.0 and 2.2.0 have no qcow2 (they
+        take C(driver=qcow2) without reading it and open the image raw), so V(qcow2) is refused there before anything
         is sent, and a qcow2 image cannot be plugged at all. A micro VM (every release) ignores the format and always
         reads the image raw, so V(qcow2) is refused there; V(raw) is accepted there and not sent.
       - Before anything is sent the image's header is read. A qcow2 image (it starts with C(QFI\\xfb)) declared
