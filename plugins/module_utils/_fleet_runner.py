@@ -44,6 +44,7 @@ def vm_argument_spec() -> dict:
     socket of a VM is always said)."""
     spec = copy.deepcopy(devices_argument_spec())
     spec['socket'].pop('fallback', None)
+    spec['socket']['required'] = True
     spec['name'] = dict(type='str', required=True)
     return spec
 
