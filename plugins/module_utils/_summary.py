@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, List, Optional
 
 from ._host_vms import socket_key
+from ._kinds import all_kinds
 
 NONE = '-'
 
@@ -52,7 +53,7 @@ def _free(free: Optional[Dict[str, Any]]) -> str:
         return NONE
     if 'root_ports' in free:
         return 'root ports ' + (','.join(free['root_ports']) or NONE)
-    return 'slots disk %s nic %s' % (','.join(free.get('disk_slots') or []) or NONE, ','.join(free.get('nic_slots') or []) or NONE)
+    return 'slots ' + ' '.join('%s %s' % (kind.name, ','.join(free.get(kind.free_key) or []) or NONE) for kind in all_kinds())
 
 
 def _text(value: Any) -> str:
@@ -72,8 +73,7 @@ def info_summary(vms: List[Dict[str, Any]], declared: Optional[List[dict]] = Non
             _text(vm.get('release')),
             _text(vm.get('machine')),
             _text(vm.get('status')),
-            'disks ' + _devices(vm.get('devices'), 'disk'),
-            'nics ' + _devices(vm.get('devices'), 'nic'),
+            *('%ss %s' % (kind.name, _devices(vm.get('devices'), kind.name)) for kind in all_kinds()),
             'free ' + _free(vm.get('free')),
         ]
         if declared_keys is not None:
