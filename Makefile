@@ -22,8 +22,19 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: demo bench test checks deps venv collection sanity lint docs-lint style galaxy molecule pytest integration clean \
 	$(addprefix integration-,$(OLDER_CORES)) sanity-$(OLDEST_CORE)
 
-demo: venv collection
-	$(BIN)/python tests/demo/run_demo.py
+# The demo needs ansible-core and the collection only: ansible-core into .venv (make test adds its toolchain there
+# later), the collection installed into ./collections by ansible-galaxy, as a user would install it. Nothing goes
+# to $(BUILD); the demo's VMs, images and taps are gone when it ends.
+DEMO_COLLECTIONS := $(ROOT)/collections
+demo: $(VENV)/.demo-installed
+	rm -rf $(DEMO_COLLECTIONS)/ansible_collections/stratovirt/qmp
+	ANSIBLE_COLLECTIONS_PATH=$(DEMO_COLLECTIONS) $(BIN)/ansible-galaxy collection install --force -p $(DEMO_COLLECTIONS) . >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(DEMO_COLLECTIONS) $(BIN)/python tests/demo/run_demo.py $(VENV) $(DEMO_COLLECTIONS)
+
+$(VENV)/.demo-installed: requirements-demo.txt
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-demo.txt
+	touch $@
 
 # Benchmarks print figures (docs/benchmarks.md); they are not tests. BENCH_FLEET / BENCH_NOOP: their options.
 BENCH_FLEET ?= --vms 10 50 100 --devices 3
@@ -60,7 +71,7 @@ deps:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt requirements-demo.txt
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -159,4 +170,4 @@ pytest: venv collection
 	  2>&1 | tee $(BUILD)/pytest.log
 
 clean:
-	rm -rf $(BUILD) $(VENV) .build
+	rm -rf $(BUILD) $(VENV) .build $(DEMO_COLLECTIONS)

@@ -19,8 +19,8 @@ options:
         the socket in a directory only StratoVirt's user can write).
       - If not set, the environment variable E(STRATOVIRT_QMP_SOCKET) is used.
       - Set it once for a play with C(module_defaults) and the group C(group/stratovirt.qmp.stratovirt).
+      - Required - set in the task, by C(module_defaults) or by E(STRATOVIRT_QMP_SOCKET).
     type: path
-    required: true
   timeout:
     description:
       - Seconds allowed for the QMP greeting and for each reply.

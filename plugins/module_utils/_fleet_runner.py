@@ -25,6 +25,7 @@ from ._host_vms_info import host_vms_report
 from ._kinds import all_kinds
 from ._runner import devices_argument_spec
 from ._session_options import check_seconds
+from ._summary import converge_summary, info_summary
 
 VMS_ARGS = dict(
     vms=dict(type='list', elements='dict', required=True),
@@ -43,6 +44,7 @@ def vm_argument_spec() -> dict:
     socket of a VM is always said)."""
     spec = copy.deepcopy(devices_argument_spec())
     spec['socket'].pop('fallback', None)
+    spec['socket']['required'] = True
     spec['name'] = dict(type='str', required=True)
     return spec
 
@@ -83,6 +85,7 @@ class FleetTask:
             result = dict(fleet.refused(FleetInputError({})), msg=exc.message, exception=traceback.format_exc())
         for text in fleet.warnings():
             module.warn(text)
+        result['summary'] = converge_summary(result['vms'], module.check_mode)
         if 'msg' in result:
             module.fail_json(**result)
         module.exit_json(**result)
@@ -112,4 +115,5 @@ def run_vms_info_module() -> None:
         result = host_vms_report(params['timeout'], params['workers'], declared, params['read_undeclared'])
     except CollectionError as exc:
         module.fail_json(msg=exc.message, exception=traceback.format_exc())
+    result['summary'] = info_summary(result['vms'], declared)
     module.exit_json(changed=False, **result)

@@ -63,6 +63,7 @@ def _read(vm: HostVM, timeout: float) -> Dict[str, Any]:
         machine=dialect.machine,
         status=status.get('status') if isinstance(status, dict) else None,
         devices=shown['devices'],
+        free=shown['free'],
         mismatches=shown['mismatches'],
     )
     return entry
@@ -79,6 +80,7 @@ def unread(vm: HostVM, why: str) -> Dict[str, Any]:
         'release': None,
         'status': None,
         'devices': None,
+        'free': None,
         'mismatches': None,
         'msg': why,
     }

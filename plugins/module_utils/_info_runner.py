@@ -14,7 +14,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ._info import report
 from ._qmp import qmp_session
 from ._error_root import CollectionError
-from ._runner import CONNECTION_ARGS, SESSION_ARGS
+from ._runner import CONNECTION_ARGS, MISSING_SOCKET, SESSION_ARGS
 from ._session_options import check_session_options, failure_message, lock_timeout, resolve_machine
 from ._stratovirt import check_greeting, detect
 from ._vm_process import command_line, peer_pid
@@ -30,6 +30,8 @@ class InfoTask:
     """One run of ``stratovirt_info``: read-only, whatever check mode says."""
 
     def __init__(self, module: AnsibleModule) -> None:
+        if not module.params['socket']:
+            module.fail_json(msg=MISSING_SOCKET)
         self.module = module
 
     def run(self) -> None:

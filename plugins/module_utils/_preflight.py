@@ -12,7 +12,8 @@ from typing import Dict, List, Optional
 from ._device_spec import DeviceSpec
 from ._errors import DeviceInputError
 from ._kinds import kind_named
-from ._vm_process import writers_of_any
+from ._stratovirt_cmdline import vm_name
+from ._vm_process import VMProcessError, command_line, writers_of_any
 
 
 def check_host_inputs(spec: DeviceSpec) -> Optional[str]:
@@ -38,6 +39,15 @@ def check_not_shared(specs: List[DeviceSpec], vm_pid: int) -> None:
     for device_id, path in files.items():
         if writers.get(path):
             raise DeviceInputError(
-                'image %s of disk %s is held read-write by another process (pid %s), another VM most '
-                'likely; attaching it to this VM too would corrupt it' % (path, device_id, ', '.join(str(pid) for pid in writers[path]))
+                'image %s of disk %s is held read-write by %s; attaching it to this VM too would corrupt it'
+                % (path, device_id, ', '.join(_holder(pid) for pid in writers[path]))
             )
+
+
+def _holder(pid: int) -> str:
+    """``VM web1 (pid 4242)`` for a process whose command line carries ``-name``, else ``another process (pid 4242)``."""
+    try:
+        name = vm_name(command_line(pid))
+    except VMProcessError:  # gone, or not ours to read
+        name = None
+    return 'VM %s (pid %d)' % (name, pid) if name else 'another process (pid %d), another VM most likely' % pid

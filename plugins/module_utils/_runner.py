@@ -20,7 +20,8 @@ from ._kinds import all_kinds, kind_named
 from ._session_options import failure_message, lock_timeout  # noqa: F401 pylint: disable=unused-import
 
 CONNECTION_ARGS = dict(
-    socket=dict(type='path', required=True, fallback=(env_fallback, ['STRATOVIRT_QMP_SOCKET'])),
+    # Not required=True: Ansible's own message would not say how to set it once for a play (MISSING_SOCKET).
+    socket=dict(type='path', fallback=(env_fallback, ['STRATOVIRT_QMP_SOCKET'])),
     timeout=dict(type='float', default=10.0),
     machine=dict(type='str', default='auto', choices=['auto', 'micro', 'standard']),
 )
@@ -59,10 +60,18 @@ def _list_option(kind: str) -> dict:
     return dict(type='list', elements='dict', options=items)
 
 
+MISSING_SOCKET = (
+    'socket (the VM\'s QMP Unix socket) is required: set it in the task, or once for a play with module_defaults: '
+    '{group/stratovirt.qmp.stratovirt: {socket: PATH}}, or in the environment variable STRATOVIRT_QMP_SOCKET'
+)
+
+
 class DeviceTask:
     """The Ansible adapter of one converge run (see ``_converge.Converge``)."""
 
     def __init__(self, module: AnsibleModule, kinds: Tuple[str, ...]) -> None:
+        if not module.params['socket']:
+            module.fail_json(msg=MISSING_SOCKET)
         self.module = module
         self.converge = Converge(module.params, kinds, module.check_mode)
 

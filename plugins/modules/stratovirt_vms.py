@@ -138,6 +138,18 @@ host:
   returned: when the process table could be read
   type: dict
   sample: {"not_running": ["db2"], "undeclared": [{"pid": 4242, "name": "scratch", "sockets": ["/srv/vm/scratch/qmp.sock"]}]}
+summary:
+  description:
+    - One line per declared VM, in the order declared, the columns padded so that the lines read as a table - its
+      name, its outcome (V(ok), V(changed), V(would change) in check mode, V(FAILED), V(not attempted)), pid, release,
+      machine, the ids plugged and unplugged, in check mode the QMP commands that would be sent (C(would send ...)),
+      and RV(vms[].msg). The role C(stratovirt.qmp.vm_devices) prints it.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - "web1  changed  pid 4242  2.1.0  micro     plug data0,net0  unplug -"
+    - "db1   ok       pid 4243  2.5.0  standard  plug -           unplug -"
 '''
 
 from ansible_collections.stratovirt.qmp.plugins.module_utils._fleet_runner import run_vms_module

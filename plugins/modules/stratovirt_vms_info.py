@@ -116,6 +116,9 @@ vms:
       description: The devices known for it, as RV(stratovirt.qmp.stratovirt_info#module:devices); null when busy or not read.
       type: list
       elements: dict
+    free:
+      description: As RV(stratovirt.qmp.stratovirt_info#module:free); null when busy or not read.
+      type: dict
     mismatches:
       description: As RV(stratovirt.qmp.stratovirt_info#module:mismatches); null when busy or not read.
       type: list
@@ -123,6 +126,18 @@ vms:
     msg:
       description: Why the VM is busy, could not be read, or was not read; empty otherwise.
       type: str
+summary:
+  description:
+    - One line per VM of RV(vms), the columns padded so that the lines read as a table - its name, pid, release,
+      machine, status, its disks and NICs (C(id=guest name@slot or bus), the guest name where the host can tell it),
+      its free slots (micro VM) or root ports (standard VM), with O(vms) whether it is declared, and RV(vms[].msg).
+      A C(-) stands for what is not known (busy, not read). The playbook C(stratovirt.qmp.status) prints it.
+  returned: success
+  type: list
+  elements: str
+  sample:
+    - "web1  pid 4242  2.1.0  micro     running  disks data0=vdb@0x1  nics net0=eth0@0x0  free slots disk 0x0,0x2,0x3,0x4,0x5 nic 0x1  declared"
+    - "db1   pid 4243  2.5.0  standard  running  disks pgdata@pcie.1   nics -              free root ports pcie.2                         declared"
 ignored:
   description:
     - Processes whose command line names a QMP monitor but that are not StratoVirt VMs - C(pid), C(name) (its C(-name)),

@@ -21,6 +21,7 @@ from tested_releases import PROFILES, release
 
 DISK = 'stratovirt.qmp.stratovirt_disk'
 NIC = 'stratovirt.qmp.stratovirt_nic'
+INFO = 'stratovirt.qmp.stratovirt_info'
 ROOTFS_CMDLINE = ['-drive', 'file=%s,id=rootfs,readonly=off,direct=off', '-device', 'virtio-blk-device,drive=rootfs,id=rootfs']
 
 
@@ -260,7 +261,9 @@ def test_bad_inputs_fail_before_sending(profile, recorded_vm, start_vm, make_ima
     vm = recorded_vm(profile, cmdline=rootfs_cmdline(rootfs))
     sock = vm.socket_path
     shared = make_image('shared.img')
-    other_vm = start_vm(profile, cmdline=['-drive', 'file=%s,id=data,readonly=off,direct=off' % shared, '-device', 'virtio-blk-device,drive=data,id=data'])
+    other_vm = start_vm(
+        profile, cmdline=['-name', 'db-other', '-drive', 'file=%s,id=data,readonly=off,direct=off' % shared, '-device', 'virtio-blk-device,drive=data,id=data']
+    )
     image = make_image('disk0.img')
     tap = host_tap()
     created_tap = free_tap_name()
@@ -271,7 +274,8 @@ def test_bad_inputs_fail_before_sending(profile, recorded_vm, start_vm, make_ima
         'missing image': (disk_task(sock, 'drive-1', path=missing), 'image %s of disk drive-1 does not exist' % missing),
         'directory': (disk_task(sock, 'drive-1', path=str(directory)), 'is a directory'),
         'rootfs': (disk_task(sock, 'drive-1', path=rootfs), "is the VM's own cold-plugged disk rootfs"),
-        'shared': (disk_task(sock, 'drive-1', path=shared), 'is held read-write by another process (pid %d)' % other_vm.pid),
+        # The VM holding it is named by its -name.
+        'shared': (disk_task(sock, 'drive-1', path=shared), 'is held read-write by VM db-other (pid %d)' % other_vm.pid),
         'disk addr': (disk_task(sock, 'drive-1', path=image, addr='0x4'), 'beyond the 4 disk slots'),
         'NIC addr': (nic_task(sock, 'net-1', ifname=tap, addr='0x2'), 'beyond the 2 NIC slots'),
         'missing tap': (nic_task(sock, 'net-1', ifname=created_tap), 'tap %s of NIC net-1 does not exist' % created_tap),
@@ -507,3 +511,10 @@ def test_module_defaults_set_socket_once(profile, recorded_vm, make_image, host_
         netdev_add('net-0', tap),
         nic_device_add(profile, 'net-0', '0x0'),
     ]
+
+
+def test_a_missing_socket_says_how_to_set_it_once_for_a_play(playbook):
+    tasks = [may_fail({'name': module, module: {'id': 'data0', 'path': '/nonexistent.img'} if module == DISK else {}}) for module in (DISK, INFO)]
+    run = playbook(tasks)
+    for result in run.results:
+        assert result['failed'] and 'module_defaults' in result['msg'] and 'group/stratovirt.qmp.stratovirt' in result['msg'], result['msg']

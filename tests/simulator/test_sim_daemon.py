@@ -89,3 +89,22 @@ def test_stop_leaves_a_process_that_reused_the_pid_alone(daemon_paths):
 def test_daemon_and_stop_need_a_pidfile(tmp_path):
     assert simulator('--daemon', '--socket', str(tmp_path / 'vm.sock')).returncode == 2
     assert simulator('--stop').returncode == 2
+
+
+def test_a_simulator_started_by_hand_carries_name_and_qmp_as_a_vm_does(tmp_path):
+    # docs/simulator.md starts it with --socket alone: the listing of the host's VMs must see it as a VM all the same.
+    from ansible_collections.stratovirt.qmp.plugins.module_utils._host_vms import host_vm
+
+    sock, pidfile = str(tmp_path / 'vm1.sock'), str(tmp_path / 'vm1.pid')
+    started = simulator('--daemon', '--socket', sock, '--pidfile', pidfile, '--profile', '2.1.0', '--machine', 'q35', '--root-ports', '1')
+    try:
+        assert started.returncode == 0, started.stderr
+        pid = int(started.stdout.split()[1])
+        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+            argv = handle.read().decode().split('\0')[:-1]
+        assert argv[argv.index('--') + 1 : argv.index('--') + 5] == ['-name', 'vm1', '-qmp', 'unix:%s,server,nowait' % sock]
+        vm = host_vm(pid, argv)
+        assert vm is not None and (vm.name, vm.sockets, vm.machine) == ('vm1', [sock], 'standard')
+        assert 'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3' in argv
+    finally:
+        simulator('--stop', '--pidfile', pidfile)

@@ -156,6 +156,26 @@ def with_root_ports_on_command_line(argv, count: int, cmdline):
     return rest + ['--'] + ports
 
 
+MONITOR_OPTIONS = ('-qmp', '--qmp', '-mon', '--mon', '-chardev', '--chardev')
+
+
+def with_monitor_on_command_line(argv, socket_path: str, cmdline):
+    """``-name`` and ``-qmp unix:SOCKET,server,nowait`` added to a command line that has no monitor option.
+
+    A StratoVirt VM always carries its QMP monitor (and usually its name) on its command line, and tools that list
+    a host's VMs (the collection's stratovirt_vms_info) find VMs by it; a simulator started by hand with ``--socket``
+    alone would otherwise not look like one. Returns None when the command line already names a monitor.
+    """
+    if any(value in MONITOR_OPTIONS for value in cmdline):
+        return None
+    added = [] if any(value in ('-name', '--name') for value in cmdline) else ['-name', os.path.basename(socket_path).rsplit('.sock', 1)[0]]
+    added += ['-qmp', 'unix:%s,server,nowait' % os.path.abspath(socket_path)]
+    if '--' in argv:
+        split = argv.index('--')
+        return argv[: split + 1] + added + argv[split + 1 :]
+    return argv + ['--'] + added
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -170,8 +190,13 @@ def main(argv=None) -> int:
             return 0
         daemonize(args.log or args.pidfile + '.log')
         argv = [value for value in argv if value != '--daemon']
+    # The simulator starts again (same pid) with the options StratoVirt's command line would carry: tools read them there.
+    as_stratovirt = argv
     if args.root_ports and '--root-ports' in argv:
-        os.execv(sys.executable, [sys.executable, LAUNCHER] + with_root_ports_on_command_line(argv, args.root_ports, args.cmdline))
+        as_stratovirt = with_root_ports_on_command_line(as_stratovirt, args.root_ports, args.cmdline)
+    as_stratovirt = with_monitor_on_command_line(as_stratovirt, args.socket, args.cmdline) or as_stratovirt
+    if as_stratovirt is not argv:
+        os.execv(sys.executable, [sys.executable, LAUNCHER] + as_stratovirt)
     profile = PROFILES[args.profile]
     if MACHINES[args.machine] == 'standard':
         machine = StandardVM(profile, args.guest, args.guest_ack_delay)
