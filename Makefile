@@ -163,7 +163,7 @@ molecule: venv
 
 # The byte-exact suites: unit, simulator, replay of the real recordings, end-to-end playbooks. Its log is kept so
 # that make test can close on pytest's summary. PYTEST_ARGS narrows a run by hand: make pytest PYTEST_ARGS=tests/unit
-PYTEST_ARGS ?= -n 3 tests/unit tests/simulator tests/replay tests/integration
+PYTEST_ARGS ?= -n 3 tests/unit tests/simulator tests/replay tests/playbooks
 pytest: venv collection
 	set -o pipefail; cd $(COLLECTION) && $(call home_of,pytest) PYTHONPATH=$(COLLECTIONS) \
 	  $(TIMED) pytest $(BIN)/python -m pytest $(PYTEST_ARGS) \

@@ -13,7 +13,7 @@ import pytest
 
 from stratovirt_sim.control import SimulatedVM, new_tap_name
 
-from ansible_collections.stratovirt.qmp.plugins.module_utils._unix_diag import UnixDiagError, monitor_usage
+from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp.monitor_usage import UnixDiagError, monitor_usage
 
 FIGURES = []
 

@@ -94,7 +94,7 @@ stratovirt:
   sample: {"release": "2.5.0", "machine": "micro", "pid": 4242}
 '''
 
-from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import run_devices_module
+from ansible_collections.stratovirt.qmp.plugins.module_utils._runners.devices import run_devices_module
 
 
 def main():

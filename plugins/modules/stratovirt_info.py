@@ -87,7 +87,7 @@ record:
   type: dict
 '''
 
-from ansible_collections.stratovirt.qmp.plugins.module_utils._info_runner import run_info_module
+from ansible_collections.stratovirt.qmp.plugins.module_utils._runners.info import run_info_module
 
 
 def main():

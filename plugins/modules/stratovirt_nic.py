@@ -184,7 +184,7 @@ stratovirt:
       type: int
 '''
 
-from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import run_device_module
+from ansible_collections.stratovirt.qmp.plugins.module_utils._runners.devices import run_device_module
 
 
 def main():

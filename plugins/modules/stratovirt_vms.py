@@ -152,7 +152,7 @@ summary:
     - "db1   ok       pid 4243  2.5.0  standard  plug -           unplug -"
 '''
 
-from ansible_collections.stratovirt.qmp.plugins.module_utils._fleet_runner import run_vms_module
+from ansible_collections.stratovirt.qmp.plugins.module_utils._runners.vms import run_vms_module
 
 
 def main():

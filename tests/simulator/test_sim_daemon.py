@@ -93,7 +93,7 @@ def test_daemon_and_stop_need_a_pidfile(tmp_path):
 
 def test_a_simulator_started_by_hand_carries_name_and_qmp_as_a_vm_does(tmp_path):
     # docs/simulator.md starts it with --socket alone: the listing of the host's VMs must see it as a VM all the same.
-    from ansible_collections.stratovirt.qmp.plugins.module_utils._host_vms import host_vm
+    from ansible_collections.stratovirt.qmp.plugins.module_utils._host.vms import host_vm
 
     sock, pidfile = str(tmp_path / 'vm1.sock'), str(tmp_path / 'vm1.pid')
     started = simulator('--daemon', '--socket', sock, '--pidfile', pidfile, '--profile', '2.1.0', '--machine', 'q35', '--root-ports', '1')

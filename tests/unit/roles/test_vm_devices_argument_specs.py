@@ -157,8 +157,8 @@ def test_the_role_passes_every_vm_as_declared_and_sets_no_default(converge_task)
 
 
 def test_each_vm_of_the_fleet_module_takes_the_options_of_stratovirt_devices(module_options):
-    from ansible_collections.stratovirt.qmp.plugins.module_utils._fleet_runner import vm_argument_spec
-    from ansible_collections.stratovirt.qmp.plugins.module_utils._runner import devices_argument_spec
+    from ansible_collections.stratovirt.qmp.plugins.module_utils._runners.vms import vm_argument_spec
+    from ansible_collections.stratovirt.qmp.plugins.module_utils._runners.devices import devices_argument_spec
 
     spec = vm_argument_spec()
     assert sorted(spec) == sorted(set(module_options) | ROLE_ONLY)

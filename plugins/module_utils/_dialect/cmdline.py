@@ -1,0 +1,152 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The StratoVirt command-line grammar: which options are read, how ``-drive``/``-device``/``-netdev``/``-machine``
+values split into properties, and what a command line says of the machine type and the root ports.
+
+Private to the stratovirt.qmp collection: may change in any release.
+The argv itself comes from ``/proc`` (``_host.process.command_line``); the devices it cold-plugs are read per
+kind by ``_device.cold_plug``. Standard library only.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+# Other options that take a value: it is skipped so that free text (``-append '... -drive x'``) is not parsed.
+VALUE_OPTIONS = frozenset(
+    (
+        '-name',
+        '-kernel',
+        '-initrd',
+        '-append',
+        '-smp',
+        '-m',
+        '-serial',
+        '-chardev',
+        '-mon',
+        '-object',
+        '-global',
+        '-pidfile',
+        '-D',
+        '-incoming',
+        '-cpu',
+        '-numa',
+        '-boot',
+        '-uuid',
+        '-bios',
+        '-mem-path',
+    )
+)
+PARSED_OPTIONS = frozenset(('-drive', '-netdev', '-device', '-machine', '-M', '-qmp'))
+FLAG_WORDS = {'on': True, 'true': True, 'yes': True, 'off': False, 'false': False, 'no': False}
+
+
+def parse_props(text: str) -> Tuple[str, Dict[str, str]]:
+    """``word,key=value,flag`` -> ``(word or '', {key: value, flag: ''})``, split on every comma as StratoVirt does."""
+    word, props = '', {}
+    for index, part in enumerate(text.split(',')):
+        key, sep, value = part.partition('=')
+        if index == 0 and not sep:
+            word = key
+        elif key:
+            props[key] = value
+    return word, props
+
+
+def options_of(argv: List[str]) -> List[Tuple[str, str]]:
+    """``(-opt, value)`` pairs of the options read here, spelt ``-opt`` or ``--opt``.
+
+    The whole argv is scanned: the simulator's options follow an interpreter, a script and ``--``.
+    """
+    pairs = []
+    index = 0
+    while index < len(argv) - 1:
+        option = argv[index][1:] if argv[index].startswith('--') else argv[index]
+        if option in PARSED_OPTIONS or option in VALUE_OPTIONS:
+            pairs.append((option, argv[index + 1]))
+            index += 1
+        index += 1
+    return pairs
+
+
+def root_ports(argv: List[str]) -> List[str]:
+    """:param argv: a StratoVirt command line.
+    :returns: the ids of its ``-device pcie-root-port`` entries, in order: the buses a standard VM hot-plugs into.
+    """
+    return _ids_of(argv, '-device', 'pcie-root-port')
+
+
+def _ids_of(argv: List[str], wanted_option: str, wanted_word: str) -> List[str]:
+    """The ``id`` of each ``<wanted_option> <wanted_word>,id=...`` of ``argv``, in order."""
+    found = []
+    for option, value in options_of(argv):
+        word, props = parse_props(value)
+        if option == wanted_option and word == wanted_word and props.get('id'):
+            found.append(props['id'])
+    return found
+
+
+def machine_type(argv: List[str]) -> Optional[str]:
+    """:param argv: a StratoVirt command line.
+    :returns: the type of the last ``-machine``/``-M`` (``microvm``, ``q35``, ``virt``, or its ``type=``), or None.
+    """
+    found = None
+    for option, value in options_of(argv):
+        if option in ('-machine', '-M'):
+            word, props = parse_props(value)
+            found = word or props.get('type') or found
+    return found
+
+
+def _unix_listener_path(value: str) -> Optional[str]:
+    """``unix:PATH,server,nowait`` -> PATH; None for a TCP monitor or a value StratoVirt would refuse (its
+    ``server`` and ``nowait`` flags are mandatory)."""
+    if not value.startswith('unix:'):
+        return None
+    parts = value[len('unix:') :].split(',')
+    return parts[0] if parts[0] and 'server' in parts[1:] and 'nowait' in parts[1:] else None
+
+
+def qmp_sockets(argv: List[str]) -> List[str]:
+    """:param argv: a StratoVirt command line.
+    :returns: the Unix socket paths of its QMP monitors, as written (relative ones are the VM's): each
+        ``-qmp unix:PATH,server,nowait``, then each ``-mon chardev=ID,mode=control`` on a
+        ``-chardev socket,id=ID,path=PATH,server,nowait``, in command-line order, each path once.
+    """
+    found: List[str] = []
+    chardevs: Dict[str, str] = {}
+    monitors: List[str] = []
+    for option, value in options_of(argv):
+        if option == '-qmp':
+            path = _unix_listener_path(value)
+            if path and path not in found:
+                found.append(path)
+        elif option == '-chardev':
+            word, props = parse_props(value)
+            if word == 'socket' and props.get('id') and props.get('path') and 'server' in props and 'nowait' in props:
+                chardevs[props['id']] = props['path']
+        elif option == '-mon':
+            dummy_word, props = parse_props(value)
+            if props.get('mode') == 'control' and props.get('chardev'):
+                monitors.append(props['chardev'])
+    for chardev in monitors:
+        path = chardevs.get(chardev)
+        if path and path not in found:
+            found.append(path)
+    return found
+
+
+def vm_name(argv: List[str]) -> Optional[str]:
+    """:param argv: a StratoVirt command line. :returns: the value of its last ``-name``, or None."""
+    found = None
+    for option, value in options_of(argv):
+        if option == '-name':
+            found = value
+    return found
+
+
+def iothreads(argv: List[str]) -> List[str]:
+    """:param argv: a StratoVirt command line.
+    :returns: the ids of its ``-object iothread,id=...`` entries, in order: what a device's ``iothread`` may name.
+    """
+    return _ids_of(argv, '-object', 'iothread')

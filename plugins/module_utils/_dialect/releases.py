@@ -1,0 +1,163 @@
+# Copyright (c) 2026 stratovirt.qmp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What changed in StratoVirt's QMP from one release to the next, as data keyed by the release that brought it.
+
+Private to the stratovirt.qmp collection: may change in any release.
+
+This module and ``_dialect/dialect.py`` are the only places that know StratoVirt's reply texts
+(tests/unit/plugins/module_utils/_dialect/test_releases.py checks that). A release newer than the
+newest known gets the newest known traits, because each entry holds until a later release replaces it.
+
+Sources: docs/stratovirt-qmp.md (sections 4, 5, 6, 7, 11-13) and tests/fixtures/transcripts/, which win.
+In a template, ``{id}``, ``{slot}`` ... stand for the value asked about and ``{any}`` for any text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, Optional, Sequence, Tuple
+
+Release = Tuple[int, int, int]
+
+MACHINE_MICRO = 'micro'
+MACHINE_STANDARD = 'standard'
+OLDEST_SUPPORTED: Release = (2, 1, 0)
+NEWEST_KNOWN: Release = (2, 5, 0)
+
+# Behaviours: the release that introduced each one.
+BEHAVIOURS: Dict[str, Release] = {
+    # the image is opened (and locked) at blockdev-add; before, at device_add
+    'opens_image_at_blockdev_add': (2, 2, 0),
+    # a second standard VM device_del while the guest blinks is refused, so it cannot cancel a pending unplug
+    'unplug_has_busy_check': (2, 2, 0),
+    # FileOptions has an aio key (sending it before fails with "unknown field")
+    'knows_aio': (2, 3, 0),
+    # cache.direct true is refused unless file.aio is set
+    'requires_aio_with_direct': (2, 3, 0),
+    # a micro VM device_add needs drive (disk) or chardev (NIC)
+    'micro_needs_drive_and_chardev': (2, 5, 0),
+    # before, a micro VM device_add reads only id, driver, addr and lun
+    'micro_uses_serial_and_mac': (2, 5, 0),
+    # the tap of an unplugged NIC stays open until the VM exits (a defect)
+    'nic_unplug_keeps_tap': (2, 5, 0),
+}
+
+# Hot-plug options, named by where they go on the wire: per machine type, the release from which StratoVirt takes and
+# honours each one. A machine type an entry does not name ignores the option (or refuses it) on every release, and
+# a release before the one named refuses it (unknown field) or ignores it. Sources: tests/real/probe_release.py run on
+# the real binaries of 2.1.0 to 2.5.0 (docs/stratovirt-qmp.md section 14: a value the release must refuse if it reads
+# the option), docs/stratovirt-qmp.md 2.2, 2.4, 2.6 and the recordings. Where the probe cannot tell whether a value
+# it parses is used (no guest to look), the entry keeps the release the source reading named.
+OPTIONS_SINCE: Dict[str, Dict[str, Release]] = {
+    # Measured on the real binaries: a micro VM ignores blockdev-add driver and reads every image raw (2.1.0-2.5.0
+    # plug a qcow2 image with a corrupt header as well as a raw one under driver=qcow2); a standard VM of 2.1.0 or
+    # 2.2.0, which have no qcow2 at all, takes driver=qcow2 without reading it and opens the image raw; 2.3.0 is the
+    # first to read qcow2 (its device_add refuses a corrupt qcow2 header).
+    'blockdev-add driver=qcow2': {MACHINE_STANDARD: (2, 3, 0)},
+    'blockdev-add discard': {MACHINE_STANDARD: (2, 1, 0)},
+    # unknown field before 2.3.0; 2.3.0 validates the value
+    'blockdev-add detect-zeroes': {MACHINE_STANDARD: (2, 3, 0)},
+    'blockdev-add throttling.iops-total': {MACHINE_STANDARD: (2, 1, 0)},
+    # before 2.5.0 a micro VM device_add reads only id, driver, addr and lun
+    'virtio-blk iothread': {MACHINE_MICRO: (2, 5, 0), MACHINE_STANDARD: (2, 1, 0)},
+    # unknown fields on 2.1.0; 2.2.0 validates num-queues (1-32) and queue-size (a power of two)
+    'virtio-blk num-queues': {MACHINE_STANDARD: (2, 2, 0)},
+    'virtio-blk queue-size': {MACHINE_STANDARD: (2, 2, 0)},
+    'virtio-blk boot_index': {MACHINE_MICRO: (2, 5, 0), MACHINE_STANDARD: (2, 2, 0)},
+    # a micro VM has no multi-queue and no vhost (a vhost NIC is not even replaceable there)
+    'netdev_add queues': {MACHINE_STANDARD: (2, 1, 0)},
+    'netdev_add vhost': {MACHINE_STANDARD: (2, 1, 0)},
+    'virtio-net iothread': {MACHINE_MICRO: (2, 5, 0)},
+}
+
+# The JSON type each release parses an option's value as: ((release introduced, type), ...), oldest first.
+VALUE_TYPES: Dict[str, Sequence[Tuple[Release, str]]] = {
+    'netdev_add vhost': (((2, 1, 0), 'string'), ((2, 3, 0), 'bool')),
+    'netdev_add queues': (((2, 1, 0), 'string'), ((2, 2, 0), 'integer')),
+}
+
+# Replies by meaning, per machine type: ((release introduced, templates that release answers), ...), oldest first.
+SHARED_FILE = 'Failed to add drive {any}file can only be shared with read_only{any}'
+REPLIES: Dict[str, Dict[str, Sequence[Tuple[Release, Tuple[str, ...]]]]] = {
+    MACHINE_MICRO: {
+        # device_del of an id the VM does not have
+        'absent': (((2, 1, 0), ('Device {id} not found',)),),
+        # blockdev-add / netdev_add of an id (or a file) the VM already has
+        'backend_present': (((2, 1, 0), ('{id} is already registered.', SHARED_FILE)),),
+        # device_add into a slot some device holds
+        'place_taken': (((2, 1, 0), ('The slot {slot} is occupied already.',)),),
+        # device_add of an id already plugged: a micro VM does not tell
+        'already_plugged': (((2, 1, 0), ()),),
+        # a second device_del while an unplug is pending: a micro VM unplug is synchronous
+        'unplug_busy': (((2, 1, 0), ()),),
+        # device_del of a NIC: slot and config are freed, then the backend reset fails and keeps the tap
+        'nic_unplug_defect': (((2, 1, 0), ()), ((2, 5, 0), ('{id}: failed to update config.',))),
+        # blockdev-del / netdev_del: a micro VM has neither
+        'backend_del_unsupported': (((2, 1, 0), ('blockdev_del not support yet', 'netdev_del not support yet')),),
+        'backend_absent': (((2, 1, 0), ()),),
+    },
+    MACHINE_STANDARD: {
+        'absent': (
+            ((2, 1, 0), ('Failed to remove device: id {id} not found',)),
+            # without an xHCI controller; with one
+            ((2, 3, 0), ('Can not find parent device from pci bus', 'Failed to detach device: id {id} not found')),
+        ),
+        'backend_present': (((2, 1, 0), ('Drive {id} has been added', 'Netdev "{id}" has been added', SHARED_FILE)),),
+        # an occupied root port, and an unknown bus, answer the same
+        'place_taken': (((2, 1, 0), ('Failed to add virtio pci{any}',)),),
+        'already_plugged': (((2, 1, 0), ('Device id {id} existed',)),),
+        'unplug_busy': (((2, 1, 0), ()), ((2, 2, 0), ('Guest is still on the fly of another (un)plugging',))),
+        'nic_unplug_defect': (((2, 1, 0), ()),),
+        'backend_del_unsupported': (((2, 1, 0), ()),),
+        'backend_absent': (((2, 1, 0), ('Drive {id} not found', 'Netdev {id} not found')),),
+    },
+}
+
+_PLACEHOLDER = re.compile(r'\{(\w+)\}')
+
+
+def has_behaviour(name: str, release: Release) -> bool:
+    """Whether ``release`` shows behaviour ``name`` (a key of :data:`BEHAVIOURS`)."""
+    return release >= BEHAVIOURS[name]
+
+
+def option_since(option: str, machine: str) -> Optional[Release]:
+    """The first release taking hot-plug option ``option`` (a key of :data:`OPTIONS_SINCE`) on that machine type, or None."""
+    return OPTIONS_SINCE[option].get(machine)
+
+
+def value_type(option: str, release: Release) -> str:
+    """The JSON type ``release`` parses option ``option`` (a key of :data:`VALUE_TYPES`) as."""
+    chosen = ''
+    for since, kind in VALUE_TYPES[option]:
+        if release >= since:
+            chosen = kind
+    return chosen
+
+
+def templates(machine: str, meaning: str, release: Release) -> Tuple[str, ...]:
+    """The reply templates of ``meaning`` (a key of :data:`REPLIES`) on that machine type and release."""
+    chosen: Tuple[str, ...] = ()
+    for since, texts in REPLIES[machine][meaning]:
+        if release >= since:
+            chosen = texts
+    return chosen
+
+
+def _compile(template: str, fields: Dict[str, object]) -> 're.Pattern[str]':
+    parts = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        parts.append(re.escape(template[position : match.start()]))
+        name = match.group(1)
+        parts.append('.*' if name == 'any' else re.escape(str(fields[name])))
+        position = match.end()
+    parts.append(re.escape(template[position:]))
+    return re.compile(''.join(parts), re.DOTALL)
+
+
+def matches(machine: str, meaning: str, release: Release, desc: Optional[str], **fields: object) -> bool:
+    """Whether ``desc`` is, exactly, one of the replies of ``meaning`` (with ``fields`` filled in)."""
+    if desc is None:
+        return False
+    return any(_compile(template, fields).fullmatch(desc) for template in templates(machine, meaning, release))
