@@ -13,15 +13,8 @@ import os
 from .._device.spec import check_no_control_characters
 from .._collection_error import CollectionError
 from .._device.errors import DeviceInputError
-from .._dialect.dialect import MACHINE_MICRO, MACHINE_STANDARD
-from .._dialect.cmdline import machine_type
+from .._dialect.cmdline import MACHINE_NAMES, machine_type
 
-MACHINE_NAMES = {
-    'microvm': MACHINE_MICRO,
-    'q35': MACHINE_STANDARD,
-    'virt': MACHINE_STANDARD,
-    'standard': MACHINE_STANDARD,
-}  # the last: the simulator's --machine
 # Replies a peer's session waits for around its guest-acknowledged unplug: greeting, version, probe, device_del, backend.
 LOCK_REPLIES = 5
 MAX_SECONDS = 86400  # a day: more is a typo, and far more overflows the clock

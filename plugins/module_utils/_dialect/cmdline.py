@@ -12,6 +12,16 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
+from .dialect import MACHINE_MICRO, MACHINE_STANDARD
+
+# The machine type each -machine name of a StratoVirt command line means.
+MACHINE_NAMES = {
+    'microvm': MACHINE_MICRO,
+    'q35': MACHINE_STANDARD,
+    'virt': MACHINE_STANDARD,
+    'standard': MACHINE_STANDARD,
+}  # the last: the simulator's --machine
+
 # Other options that take a value: it is skipped so that free text (``-append '... -drive x'``) is not parsed.
 VALUE_OPTIONS = frozenset(
     (

@@ -22,10 +22,9 @@ from __future__ import annotations
 import os
 from typing import Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
-from .._converge.session_options import MACHINE_NAMES
-from .socket_owner import holds_socket, listener_inodes, socket_file_identity, socket_holders
-from .._dialect.cmdline import machine_type, qmp_sockets, vm_name
+from .._dialect.cmdline import MACHINE_NAMES, machine_type, qmp_sockets, vm_name
 from .process import VMProcessError, command_line
+from .socket_owner import holds_socket, listener_inodes, socket_file_identity, socket_holders
 
 
 class HostVM(NamedTuple):
