@@ -14,7 +14,7 @@ from ansible.module_utils.basic import AnsibleModule
 from .._report.vm_info import report
 from .._qmp.client import qmp_session
 from .._collection_error import CollectionError
-from .devices import CONNECTION_ARGS, MISSING_SOCKET, SESSION_ARGS
+from .argument_specs import CONNECTION_ARGS, MISSING_SOCKET, SESSION_ARGS
 from .._converge.session_options import check_session_options, failure_message, lock_timeout, resolve_machine
 from .._dialect.dialect import check_greeting, detect
 from .._host.process import command_line, peer_pid

@@ -23,7 +23,7 @@ from .._collection_error import CollectionError
 from .._converge.host_vms import DEFAULT_WORKERS, Fleet, FleetInputError, check_workers, name_problems, vm_label
 from .._report.host_vms_info import host_vms_report
 from .._device.kinds.registry import all_kinds
-from .devices import devices_argument_spec
+from .argument_specs import devices_argument_spec
 from .._converge.session_options import check_seconds
 from .._report.summary import converge_summary, info_summary
 
