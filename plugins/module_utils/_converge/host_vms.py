@@ -15,38 +15,16 @@ the whole run, as a wrong item of a list refuses the whole ``stratovirt_devices`
 from __future__ import annotations
 
 import traceback
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, TypeVar
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from .vm import Converge
 from .._device.spec import check_no_control_characters
 from .._collection_error import CollectionError
-from .._device.errors import DeviceInputError
+from .._device.errors import DeviceInputError, FleetInputError
 from .._host.vms import compare_declared, running_vms, socket_key
 from .session_options import failure_message
 from .._host.process import path_identity
-
-DEFAULT_WORKERS = 4
-MAX_WORKERS = 64
-Item = TypeVar('Item')
-
-
-class FleetInputError(DeviceInputError):
-    """One or more VM declarations are wrong; nothing was sent to any VM."""
-
-    def __init__(self, problems: Dict[str, str]) -> None:
-        super().__init__(
-            '%d of the declared VMs %s wrong, so nothing was sent to any VM: %s'
-            % (len(problems), 'is' if len(problems) == 1 else 'are', '; '.join('%s: %s' % (name, problem) for name, problem in problems.items()))
-        )
-        self.problems = problems
-
-
-def check_workers(workers: int) -> None:
-    """:raises DeviceInputError: not a usable number of worker threads."""
-    if not 1 <= workers <= MAX_WORKERS:
-        raise DeviceInputError('workers is %r: it must be from 1 to %d' % (workers, MAX_WORKERS))
-
+from .thread_pool import DEFAULT_WORKERS, check_workers, run_bounded
 
 def vm_label(params: Dict[str, Any], number: int) -> str:
     """How a result names a declared VM: its name once checked (:func:`name_problems`), else ``vms[N]``."""
@@ -84,17 +62,6 @@ def socket_identity(path: str) -> object:
     """What makes two declared sockets one monitor: the file (device and inode: a hard link, a symlink), else the
     real path of a socket not there yet."""
     return path_identity(path) or socket_key(path)
-
-
-def run_bounded(work: Callable[[Item], Any], items: Sequence[Item], workers: int) -> List[Any]:
-    """``[work(item) for item in items]``, on at most ``workers`` threads; results in the order of ``items``.
-
-    ``work`` must not raise (each caller turns its failures into a result).
-    """
-    if workers <= 1 or len(items) <= 1:
-        return [work(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix='stratovirt-qmp') as pool:
-        return list(pool.map(work, items))
 
 
 def vm_entry(

@@ -7,6 +7,8 @@ Private to the stratovirt.qmp collection: may change in any release.
 
 from __future__ import annotations
 
+from typing import Dict
+
 from .._collection_error import CollectionError
 
 
@@ -16,6 +18,17 @@ class DeviceError(CollectionError):
 
 class DeviceInputError(DeviceError):
     """The task asks for something that cannot or must not be sent; nothing was changed."""
+
+
+class FleetInputError(DeviceInputError):
+    """One or more VM declarations are wrong; nothing was sent to any VM."""
+
+    def __init__(self, problems: Dict[str, str]) -> None:
+        super().__init__(
+            '%d of the declared VMs %s wrong, so nothing was sent to any VM: %s'
+            % (len(problems), 'is' if len(problems) == 1 else 'are', '; '.join('%s: %s' % (name, problem) for name, problem in problems.items()))
+        )
+        self.problems = problems
 
 
 class DeviceApplyError(DeviceError):

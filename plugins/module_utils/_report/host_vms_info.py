@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional
 
 from .._collection_error import CollectionError
-from .._converge.host_vms import run_bounded
+from .._converge.thread_pool import run_bounded
 from .._host.vms import HostVM, compare_declared, host_processes, socket_key
 from .vm_info import report
 from .._qmp.client import qmp_session
