@@ -167,7 +167,7 @@ undeclared:
   elements: dict
 '''
 
-from ansible_collections.stratovirt.qmp.plugins.module_utils._runners.vms import run_vms_info_module
+from ansible_collections.stratovirt.qmp.plugins.module_utils._runners.vms_info import run_vms_info_module
 
 
 def main():

@@ -18,44 +18,13 @@ import traceback
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from .vm import Converge
-from .._device.spec import check_no_control_characters
 from .._collection_error import CollectionError
-from .._device.errors import DeviceInputError, FleetInputError
+from .._device.errors import FleetInputError
+from .._device.vm_declaration import name_problem, name_problems, vm_label
 from .._host.vms import compare_declared, running_vms, socket_key
 from .session_options import failure_message
 from .._host.process import path_identity
 from .thread_pool import DEFAULT_WORKERS, check_workers, run_bounded
-
-def vm_label(params: Dict[str, Any], number: int) -> str:
-    """How a result names a declared VM: its name once checked (:func:`name_problems`), else ``vms[N]``."""
-    name = params.get('name')
-    return name if isinstance(name, str) and name and not name_problem(name) else 'vms[%d]' % number
-
-
-def name_problem(name: object) -> str:
-    """Why ``name`` cannot name a VM ('' if it can): names key the results, the diff and the role's report lines."""
-    if not isinstance(name, str) or not name:
-        return 'the name is %r: it must be a non-empty string' % (name,)
-    try:
-        check_no_control_characters({'name': name}, ('name',), 'the VM')
-    except DeviceInputError as exc:
-        return exc.message
-    return ''
-
-
-def name_problems(declared: Sequence[Dict[str, Any]]) -> Dict[str, str]:
-    """Each declared VM whose name is empty, holds a control character, or is another's, by :func:`vm_label`."""
-    problems: Dict[str, str] = {}
-    seen: Dict[str, int] = {}
-    for number, params in enumerate(declared):
-        problem = name_problem(params.get('name'))
-        if problem:
-            problems[vm_label(params, number)] = problem
-        elif params['name'] in seen:
-            problems[params['name']] = 'the name is declared twice (vms[%d] and vms[%d])' % (seen[params['name']], number)
-        else:
-            seen[params['name']] = number
-    return problems
 
 
 def socket_identity(path: str) -> object:

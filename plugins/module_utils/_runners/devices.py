@@ -21,7 +21,6 @@ from .argument_specs import MISSING_SOCKET, device_options, argument_spec, devic
 from .._converge.session_options import failure_message, lock_timeout  # noqa: F401 pylint: disable=unused-import
 
 
-
 class DeviceTask:
     """The Ansible adapter of one converge run (see ``_converge.vm.Converge``)."""
 

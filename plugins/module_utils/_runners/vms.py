@@ -1,6 +1,6 @@
 # Copyright (c) 2026 stratovirt.qmp contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The runners of ``stratovirt_vms`` and ``stratovirt_vms_info``: the only code of those modules touching Ansible.
+"""The runner of ``stratovirt_vms``: the only code of that module touching Ansible.
 
 Private to the stratovirt.qmp collection: may change in any release.
 
@@ -20,21 +20,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from .._collection_error import CollectionError
-from .._converge.host_vms import DEFAULT_WORKERS, Fleet, FleetInputError, check_workers, name_problems, vm_label
-from .._report.host_vms_info import host_vms_report
+from .._converge.host_vms import Fleet, FleetInputError
+from .._converge.thread_pool import DEFAULT_WORKERS
 from .._device.kinds.registry import all_kinds
+from .._device.vm_declaration import vm_label
+from .._report.summary import converge_summary
 from .argument_specs import devices_argument_spec
-from .._converge.session_options import check_seconds
-from .._report.summary import converge_summary, info_summary
 
 VMS_ARGS = dict(
     vms=dict(type='list', elements='dict', required=True),
-    workers=dict(type='int', default=DEFAULT_WORKERS),
-)
-INFO_ARGS = dict(
-    vms=dict(type='list', elements='dict'),
-    read_undeclared=dict(type='bool', default=True),
-    timeout=dict(type='float', default=10.0),
     workers=dict(type='int', default=DEFAULT_WORKERS),
 )
 
@@ -95,25 +89,3 @@ def run_vms_module() -> None:
     """``main()`` of stratovirt_vms."""
     module = AnsibleModule(argument_spec=VMS_ARGS, supports_check_mode=True)
     FleetTask(module).run()
-
-
-def run_vms_info_module() -> None:
-    """``main()`` of stratovirt_vms_info."""
-    module = AnsibleModule(argument_spec=INFO_ARGS, supports_check_mode=True)
-    params = module.params
-    declared = params['vms']
-    try:
-        check_workers(params['workers'])
-        check_seconds({'timeout': params['timeout']})
-        if declared is not None:
-            for number, vm in enumerate(declared):
-                if not isinstance(vm.get('name'), str) or not isinstance(vm.get('socket'), str):
-                    raise FleetInputError({'vms[%d]' % number: 'each declared VM needs a name and a socket'})
-            problems = name_problems(declared)
-            if problems:
-                raise FleetInputError(problems)
-        result = host_vms_report(params['timeout'], params['workers'], declared, params['read_undeclared'])
-    except CollectionError as exc:
-        module.fail_json(msg=exc.message, exception=traceback.format_exc())
-    result['summary'] = info_summary(result['vms'], declared)
-    module.exit_json(changed=False, **result)
