@@ -21,7 +21,8 @@ from ansible_collections.stratovirt.qmp.plugins.module_utils._dialect.dialect im
 from ansible_collections.stratovirt.qmp.plugins.module_utils._dialect.releases import BEHAVIOURS, REPLIES, templates
 
 PLUGINS = os.path.dirname(os.path.abspath(list(module_utils.__path__)[0]))
-DIALECT_FILES = re.compile(r'[/\\]_dialect[/\\]\w+\.py$')
+# The dialect: the one folder that may hold StratoVirt's reply texts.
+DIALECT_FOLDER = os.path.join('module_utils', '_dialect')
 MIN_FIXED = 8
 
 
@@ -58,19 +59,36 @@ def offences(source: str, patterns) -> list:
     return found
 
 
-def plugin_sources():
-    for directory, dummy_dirs, files in os.walk(PLUGINS):
+def plugin_sources(root: str = PLUGINS):
+    """(path relative to ``root``, source) of every Python file under ``root`` (sub-folders included) but the dialect's."""
+    for directory, dummy_dirs, files in os.walk(root):
         for name in sorted(files):
-            if name.endswith('.py') and not DIALECT_FILES.search(os.path.join(directory, name)):
-                path = os.path.join(directory, name)
+            path = os.path.join(directory, name)
+            if name.endswith('.py') and os.path.dirname(os.path.relpath(path, root)) != DIALECT_FOLDER:
                 with open(path, encoding='utf-8') as handle:
-                    yield os.path.relpath(path, PLUGINS), handle.read()
+                    yield os.path.relpath(path, root), handle.read()
+
+
+def reply_texts_under(root: str = PLUGINS) -> dict:
+    patterns = reply_patterns()
+    found = {path: offences(source, patterns) for path, source in plugin_sources(root)}
+    return {path: what for path, what in found.items() if what}
 
 
 def test_no_reply_text_outside_the_dialect():
-    patterns = reply_patterns()
-    found = {path: offences(source, patterns) for path, source in plugin_sources()}
-    assert {path: what for path, what in found.items() if what} == {}
+    assert reply_texts_under() == {}
+
+
+def test_the_guard_walks_every_package(tmp_path):
+    planted = "if exc.desc == 'Device %s not found' % device_id:\n    pass\n"
+    for folder in (os.path.join('module_utils', '_converge'), os.path.join('module_utils', '_device', 'kinds'), DIALECT_FOLDER, 'modules'):
+        os.makedirs(str(tmp_path / folder))
+        (tmp_path / folder / 'planted.py').write_text(planted)
+    assert sorted(reply_texts_under(str(tmp_path))) == [
+        os.path.join('module_utils', '_converge', 'planted.py'),
+        os.path.join('module_utils', '_device', 'kinds', 'planted.py'),
+        os.path.join('modules', 'planted.py'),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 
 import pytest
 
@@ -22,7 +21,8 @@ from ansible_collections.stratovirt.qmp.plugins.module_utils._device.kinds.regis
 )
 
 MODULE_UTILS = list(module_utils.__path__)[0]
-KIND_FILES = re.compile(r'_kinds?(_\w+)?\.py$')
+# The kind modules and their registry: the one folder where kind names and kind fields may be tested.
+KINDS_FOLDER = os.path.join('_device', 'kinds')
 # Fields only one kind has: a test on them is a kind branch in disguise.
 KIND_FIELDS = frozenset(('path', 'ifname', 'serial', 'mac', 'aio', 'direct', 'read_only', 'create_tap'))
 KIND_WORDS = frozenset(KINDS) | frozenset(kind.list_option for kind in KINDS.values())
@@ -71,13 +71,28 @@ def offences(source: str) -> list:
     return found
 
 
-def test_no_kind_branch_outside_the_kind_modules():
+def kind_branches_under(root: str) -> dict:
+    """{file relative to ``root``: offences} of every Python file under ``root`` (sub-folders included) but the kinds'."""
     found = {}
-    for name in sorted(os.listdir(MODULE_UTILS)):
-        if name.endswith('.py') and not KIND_FILES.search(name):
-            with open(os.path.join(MODULE_UTILS, name), encoding='utf-8') as handle:
-                found[name] = offences(handle.read())
-    assert {name: what for name, what in found.items() if what} == {}
+    for directory, dummy_dirs, files in os.walk(root):
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            relative = os.path.relpath(path, root)
+            if name.endswith('.py') and os.path.dirname(relative) != KINDS_FOLDER:
+                with open(path, encoding='utf-8') as handle:
+                    found[relative] = offences(handle.read())
+    return {name: what for name, what in found.items() if what}
+
+
+def test_no_kind_branch_outside_the_kind_modules():
+    assert kind_branches_under(MODULE_UTILS) == {}
+
+
+def test_the_guard_walks_every_package(tmp_path):
+    for folder in ('_converge', os.path.join('_device', 'kinds', 'deeper'), KINDS_FOLDER):
+        os.makedirs(str(tmp_path / folder), exist_ok=True)
+        (tmp_path / folder / 'planted.py').write_text("if spec.kind == 'disk':\n    pass\n")
+    assert sorted(kind_branches_under(str(tmp_path))) == [os.path.join('_converge', 'planted.py'), os.path.join('_device', 'kinds', 'deeper', 'planted.py')]
 
 
 @pytest.mark.parametrize(
