@@ -4,7 +4,8 @@
 
 import pytest
 
-from stratovirt_sim.serde import COMMANDS, Decoded, SerdeError, decode_command
+from stratovirt_sim.json_reader import Decoded, SerdeError
+from stratovirt_sim.schemas import COMMANDS, decode_command
 
 NAMES_21 = (
     "`qmp_capabilities`, `quit`, `stop`, `cont`, `device_add`, `device_del`, `netdev_add`, `netdev_del`, "

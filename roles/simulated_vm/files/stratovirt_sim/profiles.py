@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .serde import COMMANDS
+from .schemas import COMMANDS
 
 
 class Profile(NamedTuple):

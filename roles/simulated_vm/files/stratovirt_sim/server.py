@@ -24,7 +24,8 @@ import time
 from typing import Callable, List, Optional, Protocol
 
 from .outcome import Outcome
-from .serde import SerdeError, decode_command
+from .json_reader import SerdeError
+from .schemas import decode_command
 
 MAX_BATCH = 8192
 THROTTLE_LIMIT = 100
