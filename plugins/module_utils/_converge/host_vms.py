@@ -23,14 +23,7 @@ from .._device.errors import FleetInputError
 from .._device.vm_declaration import name_problem, name_problems, vm_label
 from .._host.vms import compare_declared, running_vms, socket_key
 from .session_options import failure_message
-from .._host.process import path_identity
 from .thread_pool import DEFAULT_WORKERS, check_workers, run_bounded
-
-
-def socket_identity(path: str) -> object:
-    """What makes two declared sockets one monitor: the file (device and inode: a hard link, a symlink), else the
-    real path of a socket not there yet."""
-    return path_identity(path) or socket_key(path)
 
 
 def vm_entry(
@@ -142,7 +135,7 @@ class Fleet:
             except CollectionError as exc:
                 problems[name] = failure_message(exc, params.get('socket') or '')
                 continue
-            key = socket_identity(run.socket)
+            key = socket_key(run.socket)
             if key in sockets:
                 problems[name] = 'its socket %s is that of VM %s too' % (run.socket, sockets[key])
                 continue

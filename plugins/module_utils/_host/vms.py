@@ -23,7 +23,7 @@ import os
 from typing import Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 from .._dialect.cmdline import MACHINE_NAMES, machine_type, qmp_sockets, vm_name
-from .process import VMProcessError, command_line
+from .process import VMProcessError, command_line, path_identity
 from .socket_owner import holds_socket, listener_inodes, socket_file_identity, socket_holders
 
 
@@ -116,7 +116,7 @@ def attribute(claiming: List[HostVM]) -> Tuple[List[HostVM], List[Impostor]]:
     for vm in claiming:
         for path in vm.sockets:
             identity = socket_file_identity(path)
-            by_file.setdefault(identity if identity is not None else ('path', socket_key(path)), []).append((vm, path))
+            by_file.setdefault(identity if identity is not None else socket_key(path), []).append((vm, path))
     kept: Set[Tuple[int, str]] = set()
     refused: Dict[int, List[str]] = {}
     for named in by_file.values():
@@ -145,9 +145,11 @@ def attribute(claiming: List[HostVM]) -> Tuple[List[HostVM], List[Impostor]]:
     return vms, impostors
 
 
-def socket_key(path: str) -> str:
-    """What makes two spellings of a monitor path one monitor: the real path (the per-VM lock is keyed so too)."""
-    return os.path.realpath(path)
+def socket_key(path: str) -> object:
+    """What makes two names of a monitor one monitor: the socket file (device and inode: a hard link or a symlink
+    to it is the same monitor), else, for a socket that is not there, its real path."""
+    identity = path_identity(path)
+    return identity if identity is not None else ('path', os.path.realpath(path))
 
 
 def compare_declared(declared: Iterable[dict], running: List[HostVM]) -> Dict[str, list]:

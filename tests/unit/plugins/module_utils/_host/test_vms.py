@@ -70,6 +70,18 @@ def test_declared_vms_not_running_and_running_vms_not_declared(start_vm, tmp_pat
     assert compared == {'not_running': ['ghost'], 'undeclared': [{'pid': stray.pid, 'name': 'stray', 'sockets': [stray.socket_path]}]}
 
 
+def test_a_declared_socket_that_is_a_hard_link_of_a_running_vms_socket_is_that_vm(start_vm, tmp_path):
+    running = start_vm(name='vm.sock')
+    hard_link = tmp_path / 'other-name.sock'
+    os.link(running.socket_path, str(hard_link))
+    compared = compare_declared([{'name': 'vm', 'socket': str(hard_link)}], mine(running_vms(), running))
+    assert compared == {'not_running': [], 'undeclared': []}
+    report = host_vms_report(5.0, 2, [{'name': 'vm', 'socket': str(hard_link)}], read_undeclared=False)
+    entry = next(vm for vm in report['vms'] if vm['pid'] == running.pid)
+    assert [declared['name'] for declared in report['declared'] if declared.get('pid') == running.pid] == ['vm'], report['declared']
+    assert entry['status'] != 'busy'
+
+
 def test_the_fleet_run_reports_the_host_without_touching_an_undeclared_monitor(start_vm, tmp_path):
     declared_vm = start_vm(name='declared.sock')
     stray = start_vm(cmdline=['-name', 'stray'], options=['--record', str(tmp_path / 'stray.jsonl')], name='stray.sock')
