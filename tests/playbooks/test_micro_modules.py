@@ -406,7 +406,7 @@ def test_unusable_monitors_fail_fast(profile, recorded_vm, make_image, playbook,
     greeting = b''
     while not greeting.endswith(b'\r\n'):
         greeting += holder.recv(4096)
-    timeout = 8
+    timeout = 20  # far above a playbook of three refusals, even on a loaded machine; a wait for a greeting would take it all
     started = time.monotonic()
     try:
         run = playbook([may_fail(disk_task(path, 'drive-0', path=image, timeout=timeout)) for path in (regular_file, qemu.path, vm.socket_path)])
