@@ -187,7 +187,17 @@ def report(rows):
             print(
                 'targets at N=1000 (workers %s): converge %.1f s (<= %.0f), rerun %.1f s (<= %.0f), per-VM ratio to N=100 %.2f (<= %.1f), '
                 'module peak %.1f MiB (<= %.0f MB)'
-                % (label, at['converge'], TARGETS['converge_s'], at['rerun'], TARGETS['rerun_s'], ratio, TARGETS['slope_ratio'], at['peak_mib'], TARGETS['peak_mib'])
+                % (
+                    label,
+                    at['converge'],
+                    TARGETS['converge_s'],
+                    at['rerun'],
+                    TARGETS['rerun_s'],
+                    ratio,
+                    TARGETS['slope_ratio'],
+                    at['peak_mib'],
+                    TARGETS['peak_mib'],
+                )
             )
 
 

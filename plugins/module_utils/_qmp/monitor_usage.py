@@ -42,7 +42,7 @@ import os
 import socket
 import stat
 import struct
-from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from .proc_net_unix import SOURCE_PROC_NET_UNIX, entries_from_proc, read_proc_net_unix
 
@@ -149,11 +149,45 @@ def monitor_usage(socket_path: str) -> MonitorUsage:
     """
     file_stat = _stat_socket_file(socket_path)
     try:
-        diag_sockets = _dump_unix_sockets()
+        diag_sockets = _dump_unix_sockets(_vfs_attribute(file_stat))
     except _SockDiagUnavailable as exc:
         proc_match = entries_from_proc(socket_path, file_stat, read_proc_net_unix(str(exc)))
         return _judge(proc_match.entries, SOURCE_PROC_NET_UNIX, str(exc), proc_match.unverifiable)
     return _judge(_entries_from_diag(diag_sockets, file_stat), SOURCE_SOCK_DIAG)
+
+
+FileKey = Tuple[int, int, int]
+
+
+def socket_file_key(file_stat: os.stat_result) -> FileKey:
+    """(major, minor, inode) of a stat()ed socket file, as a socket bound to it shows them in sock_diag."""
+    return os.major(file_stat.st_dev), os.minor(file_stat.st_dev), file_stat.st_ino & _VFS_INO_MASK
+
+
+def listeners_by_file() -> Optional[Dict[FileKey, FrozenSet[int]]]:
+    """The listening Unix stream sockets of this network namespace that are bound to a file, by the file's
+    :func:`socket_file_key`, from one sock_diag dump: what a listing of a host's VMs asks of every monitor at once.
+
+    :returns: file key -> the inodes of the sockets listening on it; None when sock_diag is not usable (then
+        :func:`monitor_usage` answers per file, from ``/proc/net/unix``).
+    """
+    try:
+        diag_sockets = _dump_unix_sockets()
+    except _SockDiagUnavailable:
+        return None
+    index: Dict[FileKey, Set[int]] = {}
+    for diag in diag_sockets:
+        if diag.vfs is None or diag.sock_type not in CONNECTION_TYPES or diag.state != _TCP_LISTEN or not diag.inode:
+            continue
+        vfs_ino, vfs_dev = diag.vfs
+        index.setdefault(kernel_dev_to_major_minor(vfs_dev) + (vfs_ino,), set()).add(diag.inode)
+    return {key: frozenset(inodes) for key, inodes in index.items()}
+
+
+def _vfs_attribute(file_stat: os.stat_result) -> bytes:
+    """The UNIX_DIAG_VFS attribute, as the kernel writes it, of every socket bound to the stat()ed socket file."""
+    major, minor, inode = socket_file_key(file_stat)
+    return _NLATTR.pack(_NLATTR.size + _UNIX_DIAG_VFS_STRUCT.size, _UNIX_DIAG_VFS) + _UNIX_DIAG_VFS_STRUCT.pack(inode, major << _KDEV_MINORBITS | minor)
 
 
 def _stat_socket_file(socket_path: str) -> os.stat_result:
@@ -178,9 +212,13 @@ def _open_sock_diag() -> socket.socket:
     return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_SOCK_DIAG)
 
 
-def _dump_unix_sockets() -> List[_DiagSocket]:
+def _dump_unix_sockets(vfs_attribute: Optional[bytes] = None) -> List[_DiagSocket]:
     """Dump every AF_UNIX socket of this network namespace through sock_diag.
 
+    :param vfs_attribute: if given, only the sockets whose message holds these bytes (see :func:`_vfs_attribute`)
+        are decoded: on a host of a thousand VMs the dump has thousands of sockets, and decoding each for every VM
+        would make a VM's check cost grow with the host. A socket holding them by chance is decoded, then matched by
+        its (device, inode) as any other.
     :raises _SockDiagUnavailable: on any failure, so that the caller can fall back.
     """
     try:
@@ -193,7 +231,7 @@ def _dump_unix_sockets() -> List[_DiagSocket]:
         try:
             nl_sock.settimeout(_NETLINK_TIMEOUT)
             nl_sock.sendto(_build_dump_request(_DUMP_SEQ), (0, 0))
-            return _receive_dump(nl_sock, _DUMP_SEQ)
+            return _receive_dump(nl_sock, _DUMP_SEQ, vfs_attribute)
         except OSError as exc:
             raise _SockDiagUnavailable(f"sock_diag request failed: {describe_os_error(exc)}") from exc
 
@@ -206,13 +244,14 @@ def _build_dump_request(seq: int) -> bytes:
     return header + request
 
 
-def _receive_dump(nl_sock: socket.socket, seq: int) -> List[_DiagSocket]:
-    """Read the multipart reply of a dump until NLMSG_DONE."""
+def _receive_dump(nl_sock: socket.socket, seq: int, vfs_attribute: Optional[bytes] = None) -> List[_DiagSocket]:
+    """Read the multipart reply of a dump until NLMSG_DONE (decoding only the sockets holding ``vfs_attribute``)."""
     diag_sockets: List[_DiagSocket] = []
     while True:
         datagram = nl_sock.recv(_RECV_BUFSIZE)
         if not datagram:
             raise _SockDiagUnavailable("sock_diag reply ended before NLMSG_DONE")
+        wanted = vfs_attribute is None or vfs_attribute in datagram
         for msg_type, msg_seq, payload in _split_netlink_messages(datagram):
             if msg_seq != seq:
                 continue
@@ -223,7 +262,7 @@ def _receive_dump(nl_sock: socket.socket, seq: int) -> List[_DiagSocket]:
                 _raise_netlink_error(payload)
             elif msg_type == _NLMSG_OVERRUN:
                 raise _SockDiagUnavailable("sock_diag reply overrun: data lost")
-            elif msg_type == _SOCK_DIAG_BY_FAMILY:
+            elif msg_type == _SOCK_DIAG_BY_FAMILY and wanted and (vfs_attribute is None or vfs_attribute in payload):
                 diag_sockets.append(_parse_unix_diag_msg(payload))
 
 

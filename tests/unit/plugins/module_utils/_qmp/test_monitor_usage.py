@@ -391,3 +391,50 @@ def test_kernel_error_reply_falls_back_to_proc(tmp_path, sockets, monkeypatch):
 
     assert usage.source == unix_diag.SOURCE_PROC_NET_UNIX
     assert (usage.in_use, usage.listening) == (False, True)
+
+
+# --- density: a host of many monitors -------------------------------------------
+
+
+@pytest.mark.usefixtures("sock_diag")
+def test_a_check_decodes_only_the_sockets_of_its_own_file(tmp_path, sockets, monkeypatch):
+    """On a host of a thousand VMs, one monitor's check must not decode the thousands of others' sockets."""
+    others = [listen(sockets, str(tmp_path / ("other%d.sock" % number))) for number in range(50)]
+    path = str(tmp_path / "qmp.sock")
+    listener = listen(sockets, path)
+    client = connect(sockets, path)
+    decoded = []
+    real_parse = unix_diag._parse_unix_diag_msg
+    monkeypatch.setattr(unix_diag, "_parse_unix_diag_msg", lambda payload: decoded.append(1) or real_parse(payload))
+
+    usage = monitor_usage(path)
+
+    assert usage.in_use is True
+    assert only(usage, "listener").inode == inode(listener)
+    assert only(usage, "queued").peer_inode == inode(client)
+    assert len(decoded) < len(others)
+
+
+@pytest.mark.usefixtures("sock_diag")
+def test_listeners_by_file_is_the_listener_of_each_file_in_one_dump(tmp_path, sockets, monkeypatch):
+    paths = [str(tmp_path / ("vm%d.sock" % number)) for number in range(3)]
+    listeners = [listen(sockets, path) for path in paths]
+    connect(sockets, paths[0])
+    accept(sockets, listeners[0])  # an accepted server end is bound to the file too, but is no listener
+    dumps = []
+    real_dump = unix_diag._dump_unix_sockets
+    monkeypatch.setattr(unix_diag, "_dump_unix_sockets", lambda *args: dumps.append(args) or real_dump(*args))
+
+    index = unix_diag.listeners_by_file()
+
+    assert len(dumps) == 1
+    for path, listener in zip(paths, listeners):
+        assert index[unix_diag.socket_file_key(os.stat(path))] == frozenset([inode(listener)])
+
+
+def test_listeners_by_file_is_none_without_sock_diag(monkeypatch):
+    def refuse(*args):
+        raise unix_diag._SockDiagUnavailable("no netlink here")
+
+    monkeypatch.setattr(unix_diag, "_dump_unix_sockets", refuse)
+    assert unix_diag.listeners_by_file() is None
