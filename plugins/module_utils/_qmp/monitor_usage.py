@@ -251,8 +251,9 @@ def _receive_dump(nl_sock: socket.socket, seq: int, vfs_attribute: Optional[byte
         datagram = nl_sock.recv(_RECV_BUFSIZE)
         if not datagram:
             raise _SockDiagUnavailable("sock_diag reply ended before NLMSG_DONE")
+        # A datagram holding none of the wanted sockets is only walked for the end of the dump or an error.
         wanted = vfs_attribute is None or vfs_attribute in datagram
-        for msg_type, msg_seq, payload in _split_netlink_messages(datagram):
+        for msg_type, msg_seq, payload in _split_netlink_messages(datagram) if wanted else _control_messages(datagram):
             if msg_seq != seq:
                 continue
             if msg_type == _NLMSG_DONE:
@@ -278,6 +279,22 @@ def _split_netlink_messages(datagram: bytes) -> Iterator[Tuple[int, int, bytes]]
             raise _SockDiagUnavailable(f"malformed netlink message (length {msg_len} at offset {offset})")
         yield msg_type, msg_seq, datagram[offset + _NLMSGHDR.size : offset + msg_len]
         offset += _align4(msg_len)
+
+
+def _control_messages(datagram: bytes) -> Iterator[Tuple[int, int, bytes]]:
+    """The messages of one datagram that are not sockets (done, error, overrun), as :func:`_split_netlink_messages`
+    yields them and with its checks, in one tight walk of the headers: a dump holds a socket per VM of the host.
+
+    :raises _SockDiagUnavailable: if a header or length is malformed.
+    """
+    offset, header, end, unpack = 0, _NLMSGHDR.size, len(datagram), _NLMSGHDR.unpack_from
+    while offset + header <= end:
+        msg_len, msg_type, dummy_flags, msg_seq, dummy_pid = unpack(datagram, offset)
+        if msg_len < header or offset + msg_len > end:
+            raise _SockDiagUnavailable(f"malformed netlink message (length {msg_len} at offset {offset})")
+        if msg_type != _SOCK_DIAG_BY_FAMILY:
+            yield msg_type, msg_seq, datagram[offset + header : offset + msg_len]
+        offset += (msg_len + 3) & ~3
 
 
 def _raise_netlink_error(payload: bytes) -> None:
