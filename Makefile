@@ -19,7 +19,7 @@ export PATH := $(BIN):$(PATH)
 # Several gates read the same copies at once: no .pyc appears under them.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo bench test checks deps venv collection sanity lint docs-lint style galaxy molecule pytest integration clean \
+.PHONY: demo bench bench-density test checks deps venv collection sanity lint docs-lint style galaxy molecule pytest integration clean \
 	$(addprefix integration-,$(OLDER_CORES)) sanity-$(OLDEST_CORE)
 
 # The demo needs ansible-core and the collection only: ansible-core into .venv (make test adds its toolchain there
@@ -42,6 +42,13 @@ BENCH_NOOP ?= --runs 5
 bench: venv collection
 	PYTHONPATH=$(COLLECTIONS):$(call simulator_of,collections) $(BIN)/python tests/bench/bench_fleet.py $(BENCH_FLEET)
 	PYTHONPATH=$(COLLECTIONS):$(call simulator_of,collections) $(BIN)/python tests/bench/bench_noop.py $(BENCH_NOOP)
+
+# Density: 100, 500 and 1,000 micro VMs on this host (simulated; BENCH_STRATOVIRT=<binary> for real ones), about
+# 11 MB of memory per simulated VM. BENCH_DENSITY: its options (--workers 1 4 16 64 compares worker counts).
+BENCH_DENSITY ?= --vms 100 500 1000
+bench-density: venv collection
+	PYTHONPATH=$(COLLECTIONS):$(call simulator_of,collections) $(BIN)/python tests/bench/bench_density.py $(BENCH_DENSITY) \
+	  $(if $(BENCH_STRATOVIRT),--stratovirt $(BENCH_STRATOVIRT))
 
 # The gates run three at a time (2 cores; the replay and the playbook runs wait on I/O part of the time), the
 # longest first; each prints its output when it ends. Then: whether the run left a tap or a simulator on the

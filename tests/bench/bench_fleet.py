@@ -38,10 +38,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 QMP_SEND = os.path.join(HERE, 'qmp_send.py')
 TARGETS_AT = 50
 WRAPPER = '''#!{python}
-import resource, subprocess, sys
+import resource, subprocess, sys, time
+started = time.monotonic()
 status = subprocess.call([{python!r}] + sys.argv[1:])
 with open({log!r}, 'a') as log:
-    log.write('%d %s\\n' % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, ' '.join(sys.argv[1:])[-80:]))
+    log.write('%d %.3f %s\\n' % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.monotonic() - started, ' '.join(sys.argv[1:])[-80:]))
 sys.exit(status)
 '''
 
@@ -210,11 +211,16 @@ def measuring_interpreter(directory):
     return path, log
 
 
-def peak_kib(log):
+def module_runs(log):
+    """``(peak KiB, wall seconds)`` of each stratovirt_vms process the wrapper ran (of every process if none)."""
     with open(log, encoding='utf-8') as handle:
         lines = [line for line in handle if line.strip()]
     mine = [line for line in lines if 'AnsiballZ_stratovirt_vms' in line] or lines
-    return max(int(line.split()[0]) for line in mine)
+    return [(int(line.split()[0]), float(line.split()[1])) for line in mine]
+
+
+def peak_kib(log):
+    return max(peak for peak, dummy_seconds in module_runs(log))
 
 
 def delete_taps(declared):

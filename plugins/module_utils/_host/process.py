@@ -15,6 +15,7 @@ Paths are as the VM process sees them (a VM in a chroot or another mount namespa
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import stat
@@ -26,6 +27,8 @@ from .._collection_error import CollectionError
 # Python defines it on Linux; the literal is the Linux value, for unusual builds.
 SO_PEERCRED = getattr(socket, 'SO_PEERCRED', 17)
 TUN_DEVICE = '/dev/net/tun'
+# Linux fcntl commands (Python defines them on Linux; the literals are the Linux values).
+F_SETLEASE = getattr(fcntl, 'F_SETLEASE', 1024)
 # Standard streams are terminals, /dev/null or log files: never images StratoVirt opened.
 FIRST_NON_STD_FD = 3
 
@@ -235,13 +238,8 @@ def held_taps(pid: int) -> List[str]:
     return taps
 
 
-def _same_file(left: os.stat_result, right: os.stat_result) -> bool:
-    # /dev/mapper/x and /dev/dm-0, or a container's /dev: one disk; a hard link or a bind mount: one file.
-    return file_identity(left) == file_identity(right)
-
-
-def _writable_fds(pid: int, wanted: List[os.stat_result]) -> List[int]:
-    """Indexes into ``wanted`` of the files process ``pid`` holds open for writing (empty when unreadable)."""
+def _writable_fds(pid: int, wanted: Dict[FileIdentity, List[int]]) -> List[int]:
+    """Indexes (the values of ``wanted``, by file identity) of the files process ``pid`` holds open for writing."""
     found: List[int] = []
     try:
         names = os.listdir('/proc/%d/fd' % pid)
@@ -254,31 +252,62 @@ def _writable_fds(pid: int, wanted: List[os.stat_result]) -> List[int]:
             info = os.stat(link)
         except OSError:
             continue
-        for index, target in enumerate(wanted):
-            if index not in found and _same_file(info, target) and name.isdigit() and _is_writable(_fd_flags(pid, int(name))):
-                found.append(index)
+        indexes = [index for index in wanted.get(file_identity(info), ()) if index not in found]
+        if indexes and name.isdigit() and _is_writable(_fd_flags(pid, int(name))):
+            found.extend(indexes)
     return found
 
 
-def writers_of_any(paths: List[str], exclude_pid: int) -> Dict[str, List[int]]:
-    """For each of ``paths``, the other processes holding it open for writing, in one scan of /proc.
+def nobody_writes(path: str) -> bool:
+    """Whether the kernel says, at this instant, that no process holds the regular file ``path`` open for writing.
 
-    Files are compared by identity (device and inode; device number for block devices), which sees
-    through symlinks, hard links and bind mounts.  Processes whose fds cannot be read (run as root to
-    read all) or which exit during the scan are skipped silently.
+    A read lease (``F_SETLEASE``, ``F_RDLCK``) is granted only when no open file of the inode is writable, whoever
+    opened it, by whatever name (a symlink, a hard link, a bind mount), in whatever pid or mount namespace, and even
+    when that process's descriptors are not ours to read: the very fact the ``/proc`` scan looks for, in one call.
+    The lease is dropped at once (the file is closed), so a process opening the file meanwhile is not held up.
+
+    :returns: True: nobody writes. False: someone may (the VM itself included), or the kernel cannot tell (not a
+        regular file, no lease on this file system or for this user, leases disabled): the caller scans ``/proc``.
+    """
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False  # a block device takes no lease; opening it is not free of side effects either
+        # O_NONBLOCK: an open that would wait on a write lease fails instead (and then the answer is "scan").
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except (OSError, ValueError):
+        return False
+    try:
+        fcntl.fcntl(fd, F_SETLEASE, fcntl.F_RDLCK)
+    except OSError:  # EAGAIN: open for writing somewhere; EACCES, EINVAL: no lease here
+        return False
+    finally:
+        os.close(fd)  # releases the lease, if one was granted
+    return True
+
+
+def writers_of_any(paths: List[str], exclude_pid: int) -> Dict[str, List[int]]:
+    """For each of ``paths``, the other processes holding it open for writing.
+
+    First the kernel is asked (:func:`nobody_writes`): a file nobody holds open for writing has no writers, and needs
+    no scan. The others (held for writing by someone, perhaps the managed VM; or block devices, or files without
+    leases) are looked for in one scan of ``/proc``, comparing files by identity (device and inode; device number for
+    block devices), which sees through symlinks, hard links and bind mounts. Processes whose fds cannot be read (run
+    as root to read all) or which exit during the scan are skipped silently there.
 
     :param paths: image files or block devices; a path that does not exist has no writers.
     :param exclude_pid: a pid not to report (the managed VM).
     :returns: path -> sorted pids (only paths with writers).
     :raises VMProcessError: /proc cannot be listed.
     """
-    existing = []
-    for path in paths:
+    wanted: Dict[FileIdentity, List[int]] = {}
+    for index, path in enumerate(paths):
         try:
-            existing.append((path, os.stat(path)))
+            identity = file_identity(os.stat(path))
         except OSError:
             continue
-    if not existing:
+        if not nobody_writes(path):
+            wanted.setdefault(identity, []).append(index)
+    if not wanted:
         return {}
     try:
         pids = sorted(int(name) for name in os.listdir('/proc') if name.isdigit() and int(name) != exclude_pid)
@@ -286,6 +315,6 @@ def writers_of_any(paths: List[str], exclude_pid: int) -> Dict[str, List[int]]:
         raise VMProcessError(f'cannot list /proc: {exc}') from exc
     writers: Dict[str, List[int]] = {}
     for pid in pids:
-        for index in _writable_fds(pid, [info for dummy_path, info in existing]):
-            writers.setdefault(existing[index][0], []).append(pid)
+        for index in _writable_fds(pid, wanted):
+            writers.setdefault(paths[index], []).append(pid)
     return writers

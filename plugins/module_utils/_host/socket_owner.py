@@ -12,9 +12,10 @@ file serves it. The listener is matched to the file by (device, inode) through `
 from __future__ import annotations
 
 import os
-from typing import FrozenSet, List, Optional, Tuple
+import stat
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
-from .._qmp.monitor_usage import UnixDiagError, monitor_usage
+from .._qmp.monitor_usage import FileKey, UnixDiagError, monitor_usage, socket_file_key
 from .._qmp.unix_socket import ROLE_LISTENER
 
 
@@ -27,8 +28,15 @@ def socket_file_identity(path: str) -> Optional[Tuple[int, int]]:
     return (info.st_dev, info.st_ino) if (info.st_mode & 0o170000) == 0o140000 else None
 
 
-def listener_inodes(path: str) -> FrozenSet[int]:
-    """:returns: the inodes of the listening sockets bound to the file at ``path`` (empty: nothing listens)."""
+def listener_inodes(path: str, index: Optional[Dict[FileKey, FrozenSet[int]]] = None) -> FrozenSet[int]:
+    """:param index: the host's listeners (``listeners_by_file()``, read once for many files), or None to ask.
+    :returns: the inodes of the listening sockets bound to the file at ``path`` (empty: nothing listens)."""
+    if index is not None:
+        try:
+            info = os.stat(path)
+        except (OSError, ValueError):
+            return frozenset()
+        return index.get(socket_file_key(info), frozenset()) if stat.S_ISSOCK(info.st_mode) else frozenset()
     try:
         usage = monitor_usage(path)
     except UnixDiagError:

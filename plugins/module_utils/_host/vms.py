@@ -24,6 +24,7 @@ from typing import Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 from .._dialect.cmdline import MACHINE_NAMES, machine_type, qmp_sockets, vm_name
 from .process import VMProcessError, command_line, path_identity
+from .._qmp.monitor_usage import listeners_by_file
 from .socket_owner import holds_socket, listener_inodes, socket_file_identity, socket_holders
 
 
@@ -119,8 +120,10 @@ def attribute(claiming: List[HostVM]) -> Tuple[List[HostVM], List[Impostor]]:
             by_file.setdefault(identity if identity is not None else socket_key(path), []).append((vm, path))
     kept: Set[Tuple[int, str]] = set()
     refused: Dict[int, List[str]] = {}
+    # One read of the kernel's socket table for every monitor of the host (a dump per monitor costs N dumps of N).
+    listeners = listeners_by_file() if by_file else None
     for named in by_file.values():
-        inodes = listener_inodes(named[0][1])
+        inodes = listener_inodes(named[0][1], listeners)
         if not inodes:  # nothing listens (or no such file): nobody proves or disproves a claim
             kept.update((vm.pid, path) for vm, path in named)
             continue

@@ -42,7 +42,7 @@ import os
 import socket
 import stat
 import struct
-from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Set, Tuple
 
 from .proc_net_unix import SOURCE_PROC_NET_UNIX, entries_from_proc, read_proc_net_unix
 
@@ -149,11 +149,45 @@ def monitor_usage(socket_path: str) -> MonitorUsage:
     """
     file_stat = _stat_socket_file(socket_path)
     try:
-        diag_sockets = _dump_unix_sockets()
+        diag_sockets = _dump_unix_sockets(_vfs_attribute(file_stat))
     except _SockDiagUnavailable as exc:
         proc_match = entries_from_proc(socket_path, file_stat, read_proc_net_unix(str(exc)))
         return _judge(proc_match.entries, SOURCE_PROC_NET_UNIX, str(exc), proc_match.unverifiable)
     return _judge(_entries_from_diag(diag_sockets, file_stat), SOURCE_SOCK_DIAG)
+
+
+FileKey = Tuple[int, int, int]
+
+
+def socket_file_key(file_stat: os.stat_result) -> FileKey:
+    """(major, minor, inode) of a stat()ed socket file, as a socket bound to it shows them in sock_diag."""
+    return os.major(file_stat.st_dev), os.minor(file_stat.st_dev), file_stat.st_ino & _VFS_INO_MASK
+
+
+def listeners_by_file() -> Optional[Dict[FileKey, FrozenSet[int]]]:
+    """The listening Unix stream sockets of this network namespace that are bound to a file, by the file's
+    :func:`socket_file_key`, from one sock_diag dump: what a listing of a host's VMs asks of every monitor at once.
+
+    :returns: file key -> the inodes of the sockets listening on it; None when sock_diag is not usable (then
+        :func:`monitor_usage` answers per file, from ``/proc/net/unix``).
+    """
+    try:
+        diag_sockets = _dump_unix_sockets()
+    except _SockDiagUnavailable:
+        return None
+    index: Dict[FileKey, Set[int]] = {}
+    for diag in diag_sockets:
+        if diag.vfs is None or diag.sock_type not in CONNECTION_TYPES or diag.state != _TCP_LISTEN or not diag.inode:
+            continue
+        vfs_ino, vfs_dev = diag.vfs
+        index.setdefault(kernel_dev_to_major_minor(vfs_dev) + (vfs_ino,), set()).add(diag.inode)
+    return {key: frozenset(inodes) for key, inodes in index.items()}
+
+
+def _vfs_attribute(file_stat: os.stat_result) -> bytes:
+    """The UNIX_DIAG_VFS attribute, as the kernel writes it, of every socket bound to the stat()ed socket file."""
+    major, minor, inode = socket_file_key(file_stat)
+    return _NLATTR.pack(_NLATTR.size + _UNIX_DIAG_VFS_STRUCT.size, _UNIX_DIAG_VFS) + _UNIX_DIAG_VFS_STRUCT.pack(inode, major << _KDEV_MINORBITS | minor)
 
 
 def _stat_socket_file(socket_path: str) -> os.stat_result:
@@ -178,9 +212,13 @@ def _open_sock_diag() -> socket.socket:
     return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, _NETLINK_SOCK_DIAG)
 
 
-def _dump_unix_sockets() -> List[_DiagSocket]:
+def _dump_unix_sockets(vfs_attribute: Optional[bytes] = None) -> List[_DiagSocket]:
     """Dump every AF_UNIX socket of this network namespace through sock_diag.
 
+    :param vfs_attribute: if given, only the sockets whose message holds these bytes (see :func:`_vfs_attribute`)
+        are decoded: on a host of a thousand VMs the dump has thousands of sockets, and decoding each for every VM
+        would make a VM's check cost grow with the host. A socket holding them by chance is decoded, then matched by
+        its (device, inode) as any other.
     :raises _SockDiagUnavailable: on any failure, so that the caller can fall back.
     """
     try:
@@ -193,7 +231,7 @@ def _dump_unix_sockets() -> List[_DiagSocket]:
         try:
             nl_sock.settimeout(_NETLINK_TIMEOUT)
             nl_sock.sendto(_build_dump_request(_DUMP_SEQ), (0, 0))
-            return _receive_dump(nl_sock, _DUMP_SEQ)
+            return _receive_dump(nl_sock, _DUMP_SEQ, vfs_attribute)
         except OSError as exc:
             raise _SockDiagUnavailable(f"sock_diag request failed: {describe_os_error(exc)}") from exc
 
@@ -206,14 +244,16 @@ def _build_dump_request(seq: int) -> bytes:
     return header + request
 
 
-def _receive_dump(nl_sock: socket.socket, seq: int) -> List[_DiagSocket]:
-    """Read the multipart reply of a dump until NLMSG_DONE."""
+def _receive_dump(nl_sock: socket.socket, seq: int, vfs_attribute: Optional[bytes] = None) -> List[_DiagSocket]:
+    """Read the multipart reply of a dump until NLMSG_DONE (decoding only the sockets holding ``vfs_attribute``)."""
     diag_sockets: List[_DiagSocket] = []
     while True:
         datagram = nl_sock.recv(_RECV_BUFSIZE)
         if not datagram:
             raise _SockDiagUnavailable("sock_diag reply ended before NLMSG_DONE")
-        for msg_type, msg_seq, payload in _split_netlink_messages(datagram):
+        # A datagram holding none of the wanted sockets is only walked for the end of the dump or an error.
+        wanted = vfs_attribute is None or vfs_attribute in datagram
+        for msg_type, msg_seq, payload in _split_netlink_messages(datagram) if wanted else _control_messages(datagram):
             if msg_seq != seq:
                 continue
             if msg_type == _NLMSG_DONE:
@@ -223,7 +263,7 @@ def _receive_dump(nl_sock: socket.socket, seq: int) -> List[_DiagSocket]:
                 _raise_netlink_error(payload)
             elif msg_type == _NLMSG_OVERRUN:
                 raise _SockDiagUnavailable("sock_diag reply overrun: data lost")
-            elif msg_type == _SOCK_DIAG_BY_FAMILY:
+            elif msg_type == _SOCK_DIAG_BY_FAMILY and wanted and (vfs_attribute is None or vfs_attribute in payload):
                 diag_sockets.append(_parse_unix_diag_msg(payload))
 
 
@@ -239,6 +279,22 @@ def _split_netlink_messages(datagram: bytes) -> Iterator[Tuple[int, int, bytes]]
             raise _SockDiagUnavailable(f"malformed netlink message (length {msg_len} at offset {offset})")
         yield msg_type, msg_seq, datagram[offset + _NLMSGHDR.size : offset + msg_len]
         offset += _align4(msg_len)
+
+
+def _control_messages(datagram: bytes) -> Iterator[Tuple[int, int, bytes]]:
+    """The messages of one datagram that are not sockets (done, error, overrun), as :func:`_split_netlink_messages`
+    yields them and with its checks, in one tight walk of the headers: a dump holds a socket per VM of the host.
+
+    :raises _SockDiagUnavailable: if a header or length is malformed.
+    """
+    offset, header, end, unpack = 0, _NLMSGHDR.size, len(datagram), _NLMSGHDR.unpack_from
+    while offset + header <= end:
+        msg_len, msg_type, dummy_flags, msg_seq, dummy_pid = unpack(datagram, offset)
+        if msg_len < header or offset + msg_len > end:
+            raise _SockDiagUnavailable(f"malformed netlink message (length {msg_len} at offset {offset})")
+        if msg_type != _SOCK_DIAG_BY_FAMILY:
+            yield msg_type, msg_seq, datagram[offset + header : offset + msg_len]
+        offset += (msg_len + 3) & ~3
 
 
 def _raise_netlink_error(payload: bytes) -> None:

@@ -2,11 +2,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Tests for plugins/module_utils/_host/process.py, against real processes: simulated VMs and helper subprocesses.
 
-/proc is never mocked; only the stat-line and command-line parsers are fed crafted text.
+/proc is never mocked (its reads are counted where their number matters); only the stat-line and command-line parsers
+are fed crafted text, and the kernel's lease answer is refused where a file system without leases is meant.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -17,11 +19,13 @@ import pytest
 
 from ansible_collections.stratovirt.qmp.plugins.module_utils._device.cold_plug import ColdPlugged, cold_plugged_devices
 from ansible_collections.stratovirt.qmp.plugins.module_utils._dialect.cmdline import machine_type
+from ansible_collections.stratovirt.qmp.plugins.module_utils._host import process
 from ansible_collections.stratovirt.qmp.plugins.module_utils._host.process import (
     OpenImage,
     VMProcessError,
     command_line,
     held_taps,
+    nobody_writes,
     open_images,
     parse_stat,
     peer_pid,
@@ -283,3 +287,41 @@ def test_writers_of_any_sees_a_vm(start_vm, make_image):
     vm = start_vm(cmdline=[arg.replace('IMG', image) for arg in ROOTFS_CMDLINE])
     assert writers_of_any([image], exclude_pid=os.getpid()) == {image: [vm.pid]}
     assert not writers_of_any([image], exclude_pid=vm.pid)
+
+
+def test_nobody_writes_asks_the_kernel_for_any_name_of_the_file(make_image, holder, tmp_path):
+    image = make_image('leased.img', 1)
+    hard = tmp_path / 'hard.img'
+    os.link(image, str(hard))
+    assert nobody_writes(image)
+    holder(image, os.O_RDONLY)
+    assert nobody_writes(image), 'a reader is no writer'
+    holder(str(hard), os.O_WRONLY)
+    assert not nobody_writes(image), 'written through a hard link'
+    assert not nobody_writes(str(tmp_path / 'missing.img'))
+
+
+def test_writers_of_any_reads_proc_only_for_files_someone_writes(make_image, holder, monkeypatch):
+    """Density: on a host of hundreds of VMs, a plug of fresh images costs no scan of every process's descriptors."""
+    fresh, held = make_image('fresh.img', 1), make_image('held.img', 1)
+    child = holder(held, os.O_RDWR)
+    listed = []
+    real_listdir = os.listdir
+    monkeypatch.setattr(os, 'listdir', lambda path: listed.append(path) or real_listdir(path))
+    assert not writers_of_any([fresh], exclude_pid=0)
+    assert listed == []
+    assert writers_of_any([fresh, held], exclude_pid=0) == {held: [child.pid]}
+    assert '/proc' in listed
+
+
+def test_writers_of_any_scans_when_the_kernel_cannot_tell(make_image, holder, monkeypatch):
+    """No lease here (a file system without leases, another user's file): the scan of /proc still finds the writer."""
+    image = make_image('nolease.img', 1)
+    child = holder(image, os.O_RDWR)
+
+    def refuse(fd, command, *args):
+        raise OSError(errno.EINVAL, 'no leases here')
+
+    monkeypatch.setattr(process.fcntl, 'fcntl', refuse)
+    assert not nobody_writes(image)
+    assert writers_of_any([image], exclude_pid=0) == {image: [child.pid]}

@@ -250,3 +250,28 @@ def test_impostors_a_qemu_and_a_silent_service_are_not_vms_and_each_vm_is_read_o
     with open(tmp_path / 'vm.jsonl', encoding='utf-8') as record:
         greetings = [line for line in map(json.loads, record) if '"QMP"' in line.get('sent', '')]
     assert len(greetings) == 1, 'one session per monitor'
+
+
+def test_the_listing_reads_the_socket_table_once_for_every_monitor(start_vm, monkeypatch):
+    """Density: a host of N VMs is listed with one dump of the kernel's socket table, not one per monitor."""
+    from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp import monitor_usage as unix_diag  # pylint: disable=import-outside-toplevel
+
+    started = [start_vm(cmdline=['-name', 'dense%d' % number], name='dense%d.sock' % number) for number in range(3)]
+    dumps = []
+    real_dump = unix_diag._dump_unix_sockets
+    monkeypatch.setattr(unix_diag, '_dump_unix_sockets', lambda *args: dumps.append(args) or real_dump(*args))
+    found = mine(running_vms(), *started)
+    assert [(vm.pid, vm.sockets) for vm in found] == [(vm.pid, [vm.socket_path]) for vm in started]
+    assert len(dumps) == 1
+
+
+def test_without_sock_diag_each_monitor_is_still_attributed(start_vm, monkeypatch):
+    from ansible_collections.stratovirt.qmp.plugins.module_utils._qmp import monitor_usage as unix_diag  # pylint: disable=import-outside-toplevel
+
+    started = [start_vm(name='procnet%d.sock' % number) for number in range(2)]
+
+    def refuse(*args):
+        raise unix_diag._SockDiagUnavailable('no netlink here')
+
+    monkeypatch.setattr(unix_diag, '_dump_unix_sockets', refuse)
+    assert [(vm.pid, vm.sockets) for vm in mine(running_vms(), *started)] == [(vm.pid, [vm.socket_path]) for vm in started]

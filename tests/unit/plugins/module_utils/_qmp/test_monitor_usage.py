@@ -336,14 +336,14 @@ def _unix_diag_msg(ino, state, vfs=None, peer=None, icons=()):
     return body
 
 
-def _replay(datagrams, seq=unix_diag._DUMP_SEQ):
+def _replay(datagrams, seq=unix_diag._DUMP_SEQ, vfs_attribute=None):
     """Feed crafted datagrams to the reply reader, as if the kernel had sent them."""
     reader, writer = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     with reader, writer:
         reader.settimeout(2)  # a reader that misses the end of the reply fails instead of hanging
         for datagram in datagrams:
             writer.send(datagram)
-        return unix_diag._receive_dump(reader, seq)
+        return unix_diag._receive_dump(reader, seq, vfs_attribute)
 
 
 def test_multipart_reply_is_read_until_done_and_foreign_messages_skipped():
@@ -391,3 +391,67 @@ def test_kernel_error_reply_falls_back_to_proc(tmp_path, sockets, monkeypatch):
 
     assert usage.source == unix_diag.SOURCE_PROC_NET_UNIX
     assert (usage.in_use, usage.listening) == (False, True)
+
+
+# --- density: a host of many monitors -------------------------------------------
+
+
+@pytest.mark.usefixtures("sock_diag")
+def test_a_check_decodes_only_the_sockets_of_its_own_file(tmp_path, sockets, monkeypatch):
+    """On a host of a thousand VMs, one monitor's check must not decode the thousands of others' sockets."""
+    others = [listen(sockets, str(tmp_path / ("other%d.sock" % number))) for number in range(50)]
+    path = str(tmp_path / "qmp.sock")
+    listener = listen(sockets, path)
+    client = connect(sockets, path)
+    decoded = []
+    real_parse = unix_diag._parse_unix_diag_msg
+    monkeypatch.setattr(unix_diag, "_parse_unix_diag_msg", lambda payload: decoded.append(1) or real_parse(payload))
+
+    usage = monitor_usage(path)
+
+    assert usage.in_use is True
+    assert only(usage, "listener").inode == inode(listener)
+    assert only(usage, "queued").peer_inode == inode(client)
+    assert len(decoded) < len(others)
+
+
+@pytest.mark.usefixtures("sock_diag")
+def test_listeners_by_file_is_the_listener_of_each_file_in_one_dump(tmp_path, sockets, monkeypatch):
+    paths = [str(tmp_path / ("vm%d.sock" % number)) for number in range(3)]
+    listeners = [listen(sockets, path) for path in paths]
+    connect(sockets, paths[0])
+    accept(sockets, listeners[0])  # an accepted server end is bound to the file too, but is no listener
+    dumps = []
+    real_dump = unix_diag._dump_unix_sockets
+    monkeypatch.setattr(unix_diag, "_dump_unix_sockets", lambda *args: dumps.append(args) or real_dump(*args))
+
+    index = unix_diag.listeners_by_file()
+
+    assert len(dumps) == 1
+    for path, listener in zip(paths, listeners):
+        assert index[unix_diag.socket_file_key(os.stat(path))] == frozenset([inode(listener)])
+
+
+def test_listeners_by_file_is_none_without_sock_diag(monkeypatch):
+    def refuse(*args):
+        raise unix_diag._SockDiagUnavailable("no netlink here")
+
+    monkeypatch.setattr(unix_diag, "_dump_unix_sockets", refuse)
+    assert unix_diag.listeners_by_file() is None
+
+
+def test_a_filtered_dump_keeps_the_file_s_sockets_and_still_sees_the_end_and_errors():
+    seq = unix_diag._DUMP_SEQ
+    wanted = struct.pack("=HHII", 12, 1, 77, 254 << 20)
+    others = b"".join(_nlmsg(20, seq, _unix_diag_msg(100 + number, 10, vfs=(500 + number, 254 << 20))) for number in range(20))
+    mine = _nlmsg(20, seq, _unix_diag_msg(10, 10, vfs=(77, 254 << 20), icons=(31,)))
+    done = _nlmsg(3, seq, struct.pack("=i", 0))
+
+    parsed = _replay([others, others + mine, others + done], vfs_attribute=wanted)
+
+    assert [(diag.inode, diag.icons) for diag in parsed] == [(10, (31,))]
+    error = _nlmsg(2, seq, struct.pack("=i", -errno.ENOENT) + b"\0" * 16)
+    with pytest.raises(unix_diag._SockDiagUnavailable, match="ENOENT"):
+        _replay([others + error], vfs_attribute=wanted)
+    with pytest.raises(unix_diag._SockDiagUnavailable, match="malformed"):
+        _replay([others + struct.pack("=IHHII", 200, 20, 0, seq, 0)], vfs_attribute=wanted)
