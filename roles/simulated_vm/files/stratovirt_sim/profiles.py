@@ -93,8 +93,9 @@ PROFILES['2.2.0'] = PROFILES['2.5.0']._replace(
     nic_unplug_keeps_tap=False,
     netdev_add_probes_tap=False,
 )
-# 2.3.0 adds file.aio and its rule (direct needs a native or io_uring aio) and names itself in the greeting.
-PROFILES['2.3.0'] = PROFILES['2.2.0']._replace(release='2.3.0', greeting_package='StratoVirt-2.3.0', has_aio_rule=True)
+# 2.3.0 adds file.aio and its rule (direct needs a native or io_uring aio), names itself in the greeting and ends
+# serde's errors in \r\n.
+PROFILES['2.3.0'] = PROFILES['2.2.0']._replace(release='2.3.0', greeting_package='StratoVirt-2.3.0', serde_error_ending=b'\r\n', has_aio_rule=True)
 PROFILES['2.4.0'] = PROFILES['2.3.0']._replace(release='2.4.0', greeting_package='StratoVirt-2.4.0')
 
 COMMANDS_2_1_0 = (
@@ -214,3 +215,5 @@ STANDARD_TRAITS['2.2.0'] = STANDARD_TRAITS['2.1.0']._replace(
     deadlocks_on_devfn_unplug=False,
     checks_blinking_indicator=True,
 )
+# 2.3.0, measured: a device_del of an unknown id answers as 2.5.0 does; the plug failures keep 2.1.0's texts.
+STANDARD_TRAITS['2.3.0'] = STANDARD_TRAITS['2.2.0']._replace(unknown_device_del=STANDARD_TRAITS['2.5.0'].unknown_device_del)

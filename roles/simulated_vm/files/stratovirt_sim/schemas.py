@@ -403,6 +403,19 @@ NAMES_22 = tuple(
         "query-gic-capabilities query-iothreads update_region input_event"
     ).split()
 )
+# 2.3.0's, likewise from its recording.
+NAMES_23 = tuple(
+    (
+        "qmp_capabilities quit stop cont system_powerdown system_reset device_add device_del chardev-add chardev-remove "
+        "netdev_add netdev_del cameradev_add cameradev_del query-hotpluggable-cpus query-cpus query-status getfd "
+        "blockdev-add blockdev-del balloon query-mem query-balloon query-vnc migrate query-migrate migrate_cancel "
+        "query-version query-commands query-target query-kvm query-machines query-events qom-list-types "
+        "device-list-properties block-commit query-tpm-models query-tpm-types query-command-line-options "
+        "query-migrate-capabilities query-qmp-schema query-sev-capabilities query-chardev qom-list qom_get query-block "
+        "query-named-block-nodes query-blockstats query-block-jobs query-gic-capabilities query-iothreads update_region "
+        "input_event human-monitor-command blockdev-snapshot-internal-sync blockdev-snapshot-delete-internal-sync"
+    ).split()
+)
 # Variants whose "arguments" has no #[serde(default)].
 REQUIRED_ARGS = frozenset(
     (
@@ -454,6 +467,9 @@ def _build_profile(names, structs, empty_deny, empty_open, eager_hex):
 PROFILES = {
     "2.1.0": _build_profile(NAMES_21, STRUCTS_21, EMPTY_DENY_21, EMPTY_OPEN_21, True),
     "2.2.0": _build_profile(NAMES_22, STRUCTS_22, EMPTY_DENY_21 + ("system_reset",), EMPTY_OPEN_25, False),
+    # Not measured: 2.3.0's argument types beyond what the probe shows (file.aio, detect-zeroes, vhost a bool), taken
+    # as 2.5.0's.
+    "2.3.0": _build_profile(NAMES_23, STRUCTS_25, EMPTY_DENY_25, EMPTY_OPEN_25, False),
     "2.5.0": _build_profile(NAMES_25, STRUCTS_25, EMPTY_DENY_25, EMPTY_OPEN_25, False),
 }
 
