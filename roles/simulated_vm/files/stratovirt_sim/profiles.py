@@ -217,3 +217,6 @@ STANDARD_TRAITS['2.2.0'] = STANDARD_TRAITS['2.1.0']._replace(
 )
 # 2.3.0, measured: a device_del of an unknown id answers as 2.5.0 does; the plug failures keep 2.1.0's texts.
 STANDARD_TRAITS['2.3.0'] = STANDARD_TRAITS['2.2.0']._replace(unknown_device_del=STANDARD_TRAITS['2.5.0'].unknown_device_del)
+# 2.4.0, measured: every standard reply text of the recordings is 2.5.0's (the plug failures, the missing drive).
+# Not measured: the missing netdev's text, taken as 2.5.0's.
+STANDARD_TRAITS['2.4.0'] = STANDARD_TRAITS['2.5.0']

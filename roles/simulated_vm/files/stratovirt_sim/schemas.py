@@ -416,6 +416,21 @@ NAMES_23 = tuple(
         "input_event human-monitor-command blockdev-snapshot-internal-sync blockdev-snapshot-delete-internal-sync"
     ).split()
 )
+# 2.4.0's, likewise.
+NAMES_24 = tuple(
+    (
+        "qmp_capabilities quit stop cont system_powerdown system_reset device_add device_del chardev-add chardev-remove "
+        "netdev_add netdev_del cameradev_add cameradev_del query-hotpluggable-cpus query-cpus query-status getfd "
+        "blockdev-add blockdev-del balloon query-mem query-mem-gpa query-balloon query-vnc query-display-image "
+        "switch-audio-record migrate query-migrate migrate_cancel query-version query-commands query-target query-kvm "
+        "query-machines query-events qom-list-types device-list-properties block-commit query-tpm-models "
+        "query-tpm-types query-command-line-options query-migrate-capabilities query-qmp-schema query-sev-capabilities "
+        "query-chardev qom-list qom-get query-block query-named-block-nodes query-blockstats query-block-jobs "
+        "query-gic-capabilities query-iothreads update_region input_event human-monitor-command "
+        "blockdev-snapshot-internal-sync blockdev-snapshot-delete-internal-sync query-vcpu-reg trace-get-state "
+        "trace-set-state"
+    ).split()
+)
 # Variants whose "arguments" has no #[serde(default)].
 REQUIRED_ARGS = frozenset(
     (
@@ -467,9 +482,10 @@ def _build_profile(names, structs, empty_deny, empty_open, eager_hex):
 PROFILES = {
     "2.1.0": _build_profile(NAMES_21, STRUCTS_21, EMPTY_DENY_21, EMPTY_OPEN_21, True),
     "2.2.0": _build_profile(NAMES_22, STRUCTS_22, EMPTY_DENY_21 + ("system_reset",), EMPTY_OPEN_25, False),
-    # Not measured: 2.3.0's argument types beyond what the probe shows (file.aio, detect-zeroes, vhost a bool), taken
-    # as 2.5.0's.
+    # Not measured: 2.3.0's and 2.4.0's argument types beyond what the probe shows (file.aio, detect-zeroes, vhost a
+    # bool), taken as 2.5.0's.
     "2.3.0": _build_profile(NAMES_23, STRUCTS_25, EMPTY_DENY_25, EMPTY_OPEN_25, False),
+    "2.4.0": _build_profile(NAMES_24, STRUCTS_25, EMPTY_DENY_25, EMPTY_OPEN_25, False),
     "2.5.0": _build_profile(NAMES_25, STRUCTS_25, EMPTY_DENY_25, EMPTY_OPEN_25, False),
 }
 
@@ -479,7 +495,7 @@ COMMANDS: Dict[str, List[str]] = {profile: list(data.names) for profile, data in
 def decode_command(text: str, profile: str) -> Decoded:
     """Decode one QMP command exactly as StratoVirt's serde stack would.
 
-    ``text`` is the already trimmed input; ``profile`` is "2.1.0" or "2.5.0".
+    ``text`` is the already trimmed input; ``profile`` is a release of :data:`PROFILES`.
     Returns the command name, the given ``arguments`` as plain JSON values
     (None when absent) and the ``id``.  Raises SerdeError with serde's text.
     """
