@@ -68,7 +68,8 @@ class Recorder:
     def to_recorded(self, text: str) -> str:
         if self.vm is not None and self.vm.folder:
             text = text.replace(self.vm.folder, '/srv/vm/%s' % self.vm.name)
-        return text.replace(self.images, '/srv/vm').replace(OVMF_CODE, '/srv/vm/OVMF_CODE.fd').replace(self.tap, 'tap0')
+        text = text.replace(self.images, '/srv/vm').replace(self.workdir + '/', '/srv/vm/')  # images, then the guest
+        return text.replace(OVMF_CODE, '/srv/vm/OVMF_CODE.fd').replace(self.tap, 'tap0')
 
     # -- VMs ----------------------------------------------------------------------------------------------------------
 
