@@ -10,7 +10,8 @@ newest known gets the newest known traits, because each entry holds until a late
 
 Sources: docs/stratovirt-qmp.md (sections 4, 5, 6, 7, 11-14), tests/real/probe_release.py run on the real binaries
 of 2.1.0 to 2.5.0 (section 14) and tests/fixtures/transcripts/ (2.1.0 to 2.5.0), which win. Entries no real binary
-could show here (section 15 lists them) keep the release the source reading named. In a template, ``{id}``, ``{slot}`` ... stand for the value asked about and ``{any}`` for any text.
+could show here (section 15 lists them) keep the release the source reading named.
+In a template, ``{id}``, ``{slot}`` ... stand for the value asked about and ``{any}`` for any text.
 """
 
 from __future__ import annotations
