@@ -178,7 +178,7 @@ class Recorder:
 
 
 def main(argv: List[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or '').split('\n', maxsplit=1)[0])
     parser.add_argument('binary')
     parser.add_argument('machine', choices=('micro', 'standard'))
     parser.add_argument('out')
