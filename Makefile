@@ -148,13 +148,15 @@ docs-lint: venv
 	  bash -c '$(BIN)/antsibull-docs lint-collection-docs --plugin-docs . && $(BIN)/antsibull-changelog lint'
 
 # The code style of pyproject.toml: ruff's format and linter on all Python, mypy's type checks of plugins/ (as the
-# package Ansible imports it, from the copy's ansible_collections/).
+# package Ansible imports it, from the copy's ansible_collections/) and of the simulator package (from its folder).
 style: venv
 	@$(call make_copy,style)
 	cd $(BUILD)/style && $(call home_of,style) $(TIMED) style bash -c '$(BIN)/ruff format --check --no-cache ansible_collections/stratovirt/qmp && \
 	  $(BIN)/ruff check --no-cache ansible_collections/stratovirt/qmp && \
 	  $(BIN)/mypy --config-file ansible_collections/stratovirt/qmp/pyproject.toml --cache-dir $(BUILD)/homes/style/mypy \
-	  -p ansible_collections.stratovirt.qmp.plugins'
+	  -p ansible_collections.stratovirt.qmp.plugins && \
+	  cd ansible_collections/stratovirt/qmp/roles/simulated_vm/files && \
+	  $(BIN)/mypy --config-file ../../../pyproject.toml --cache-dir $(BUILD)/homes/style/mypy-sim -p stratovirt_sim'
 
 # ansible-galaxy collection build, galaxy-importer on the tarball, ansible-builder introspect, install of the
 # tarball into a clean directory, the rollout from there.

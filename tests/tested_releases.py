@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from typing import Tuple
 
-PROFILES = ['2.1.0', '2.5.0']  # oldest first
+PROFILES = ['2.1.0', '2.2.0', '2.3.0', '2.4.0', '2.5.0']  # oldest first
+# The oldest and the newest: the full matrix of the expensive suites (the playbook suites, each case an
+# ansible-playbook run). The middle releases are covered there by a representative subset (tests/playbooks/test_info.py,
+# the fleet of tests/playbooks/test_rollout.py), and everywhere by the unit tests and the replay of their recordings
+# (docs/testing.md, "Releases").
+EDGE_PROFILES = [PROFILES[0], PROFILES[-1]]
 MACHINES = ['micro', 'standard']
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ansible_collections.stratovirt.qmp.plugins.modules import stratovirt_disk, stratovirt_nic
-from tested_releases import PROFILES, release
+from tested_releases import EDGE_PROFILES as PROFILES, release
 
 
 def mapped(text, mapping):

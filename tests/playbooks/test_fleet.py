@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from conftest import ANSIBLE_PLAYBOOK, CALLBACK_PLUGINS, collections_root, received, record_option
-from tested_releases import MACHINES, PROFILES
+from tested_releases import MACHINES, EDGE_PROFILES as PROFILES
 
 VMS = 'stratovirt.qmp.stratovirt_vms'
 VMS_INFO = 'stratovirt.qmp.stratovirt_vms_info'

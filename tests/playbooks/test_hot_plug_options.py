@@ -12,7 +12,7 @@ import pytest
 
 from conftest import received
 from test_micro_modules import disk_task, may_fail, nic_task
-from tested_releases import PROFILES, release
+from tested_releases import EDGE_PROFILES as PROFILES, release
 
 IOTHREAD = ['-object', 'iothread,id=io1']
 ROOT_PORTS = ['-device', 'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3']

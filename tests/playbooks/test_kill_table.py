@@ -26,7 +26,7 @@ from ansible_collections.stratovirt.qmp.plugins.module_utils._runners.devices im
 from ansible_collections.stratovirt.qmp.plugins.module_utils._host.process import held_taps, open_images
 from conftest import received
 from test_standard_modules import ROOT_PORTS
-from tested_releases import MACHINES, PROFILES
+from tested_releases import MACHINES, EDGE_PROFILES as PROFILES
 
 from stratovirt_sim.control import new_tap_name
 

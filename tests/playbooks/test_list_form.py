@@ -10,7 +10,7 @@ import os
 import pytest
 
 from conftest import mutating_received
-from tested_releases import PROFILES, release
+from tested_releases import EDGE_PROFILES as PROFILES, release
 from test_micro_modules import blockdev_add, device_del, disk_device_add, may_fail
 
 DISK = 'stratovirt.qmp.stratovirt_disk'

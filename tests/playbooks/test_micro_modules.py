@@ -17,7 +17,7 @@ import time
 import pytest
 
 from conftest import mutating_received, received
-from tested_releases import PROFILES, release
+from tested_releases import EDGE_PROFILES as PROFILES, release
 
 DISK = 'stratovirt.qmp.stratovirt_disk'
 NIC = 'stratovirt.qmp.stratovirt_nic'

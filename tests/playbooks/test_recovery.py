@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.stratovirt.qmp.plugins.module_utils._host.process import held_taps
 from conftest import mutating_received
-from tested_releases import PROFILES, release
+from tested_releases import EDGE_PROFILES as PROFILES, release
 from test_micro_modules import blockdev_add, device_del, disk_device_add, disk_task, may_fail, netdev_add, nic_device_add, nic_task
 from test_standard_modules import ROOT_PORTS
 

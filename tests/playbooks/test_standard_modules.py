@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import received
-from tested_releases import PROFILES, release
+from tested_releases import EDGE_PROFILES as PROFILES, release
 from test_micro_modules import may_fail
 
 DISK = 'stratovirt.qmp.stratovirt_disk'

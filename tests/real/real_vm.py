@@ -111,7 +111,8 @@ class RealVM:
             ]  # fmt: skip
         return [self.binary, '-name', self.name] + base + self.extra_args + qmp + daemon
 
-    def start(self, timeout: float = 10.0) -> 'RealVM':
+    def start(self, timeout: float = 10.0, handshake: bool = True) -> 'RealVM':
+        """Launch and connect; ``handshake`` also reads the greeting and negotiates (else the caller does)."""
         self.folder = tempfile.mkdtemp(prefix='stratovirt-real-')
         run = subprocess.run(self.command_line(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout, check=False)
         if run.returncode != 0:
@@ -130,8 +131,9 @@ class RealVM:
             self.pid = int(handle.read().strip())
         try:
             self._connect(deadline, timeout)
-            self.greeting = self._read()
-            self.execute('qmp_capabilities')
+            if handshake:
+                self.greeting = self._read()
+                self.execute('qmp_capabilities')
         except BaseException:
             self.stop()
             raise

@@ -141,6 +141,20 @@ PLANS = {
         {1: _standard('deaf'), 2: _standard('deaf'), 3: _standard('ack'), 4: _standard('blink'), 5: _standard('deaf', COLD_AT_DEVFN8_25)},
     ),
 }
+# 2.2.0, 2.3.0 and 2.4.0: the 2.5.0 recordings' steps replayed on each real binary (tests/real/record_release.py).
+# A standard VM there booted OVMF, which answers no attention button: every VM is 'deaf', VM 5 as 2.5.0's.
+for _release, _prefix in (('2.2.0', 'svra'), ('2.3.0', 'svrb'), ('2.4.0', 'svrc')):
+    PLANS[(_release, 'microvm')] = Plan(_release, 'microvm', {}, {}, (), {'tap0': _prefix + 'm'}, ('tap0',), {})
+    PLANS[(_release, 'standard')] = Plan(
+        _release,
+        'standard',
+        {},
+        {},
+        (),
+        {'tap0': _prefix + 's'},
+        ('tap0',),
+        {1: _standard('deaf'), 2: _standard('deaf'), 3: _standard('deaf'), 4: _standard('deaf'), 5: _standard('deaf', COLD_AT_DEVFN8_25)},
+    )
 
 
 def plan_for(transcript: str) -> Plan:

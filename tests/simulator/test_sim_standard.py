@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from tested_releases import PROFILES as RELEASES, release as version  # pylint: disable=import-error
+# The oldest and the newest release: the middle ones are checked by the replay of their recordings (tests/replay).
+from tested_releases import EDGE_PROFILES as RELEASES, release as version  # pylint: disable=import-error
 from test_sim_micro import Raw, blockdev, error, held_taps, open_paths  # pylint: disable=import-error
 
 OK = {'return': {}}

@@ -8,7 +8,9 @@ This module and ``_dialect/dialect.py`` are the only places that know StratoVirt
 (tests/unit/plugins/module_utils/_dialect/test_releases.py checks that). A release newer than the
 newest known gets the newest known traits, because each entry holds until a later release replaces it.
 
-Sources: docs/stratovirt-qmp.md (sections 4, 5, 6, 7, 11-13) and tests/fixtures/transcripts/, which win.
+Sources: docs/stratovirt-qmp.md (sections 4, 5, 6, 7, 11-14), tests/real/probe_release.py run on the real binaries
+of 2.1.0 to 2.5.0 (section 14) and tests/fixtures/transcripts/ (2.1.0 to 2.5.0), which win. Entries no real binary
+could show here (section 15 lists them) keep the release the source reading named.
 In a template, ``{id}``, ``{slot}`` ... stand for the value asked about and ``{any}`` for any text.
 """
 
@@ -26,19 +28,21 @@ NEWEST_KNOWN: Release = (2, 5, 0)
 
 # Behaviours: the release that introduced each one.
 BEHAVIOURS: Dict[str, Release] = {
-    # the image is opened (and locked) at blockdev-add; before, at device_add
+    # the image is opened (and locked) at blockdev-add; before, at device_add (recorded on 2.2.0)
     'opens_image_at_blockdev_add': (2, 2, 0),
     # a second standard VM device_del while the guest blinks is refused, so it cannot cancel a pending unplug
+    # (recorded on 2.5.0; 2.2.0 from the source reading: OVMF never blinks, so no recording of 2.2.0-2.4.0 shows it)
     'unplug_has_busy_check': (2, 2, 0),
-    # FileOptions has an aio key (sending it before fails with "unknown field")
+    # FileOptions has an aio key (sending it before fails with "unknown field"; recorded on 2.2.0 and 2.3.0)
     'knows_aio': (2, 3, 0),
-    # cache.direct true is refused unless file.aio is set
+    # cache.direct true is refused unless file.aio is set (recorded on 2.3.0)
     'requires_aio_with_direct': (2, 3, 0),
-    # a micro VM device_add needs drive (disk) or chardev (NIC)
+    # a micro VM device_add needs drive (disk) or chardev (NIC) (2.2.0-2.4.0 recorded taking it without)
     'micro_needs_drive_and_chardev': (2, 5, 0),
-    # before, a micro VM device_add reads only id, driver, addr and lun
+    # before, a micro VM device_add reads only id, driver, addr and lun (source reading: without a guest no
+    # release shows whether it used serial or mac)
     'micro_uses_serial_and_mac': (2, 5, 0),
-    # the tap of an unplugged NIC stays open until the VM exits (a defect)
+    # the tap of an unplugged NIC stays open until the VM exits (a defect; 2.2.0-2.4.0 recorded freeing it)
     'nic_unplug_keeps_tap': (2, 5, 0),
 }
 

@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Set, Union
 
 from .cmdline import ColdPlugError, cold_plug, cold_plug_standard, iothreads_of
 from .daemon import announce_ready, daemonize, running_pid, stop
@@ -140,7 +141,7 @@ def with_root_ports_on_command_line(argv, count: int, cmdline):
     Tools that inspect the VM process (the collection does) read root ports from its command line, as
     with StratoVirt, so the flag is turned into real options and the simulator starts again with them.
     """
-    existing = set()
+    existing: Set[str] = set()
     for value in cmdline:
         if value.startswith('pcie-root-port,'):
             existing.update(part[3:] for part in value.split(',') if part.startswith('id='))
@@ -198,6 +199,7 @@ def main(argv=None) -> int:
     if as_stratovirt is not argv:
         os.execv(sys.executable, [sys.executable, LAUNCHER] + as_stratovirt)
     profile = PROFILES[args.profile]
+    machine: Union[StandardVM, MicroVM]
     if MACHINES[args.machine] == 'standard':
         machine = StandardVM(profile, args.guest, args.guest_ack_delay)
     else:

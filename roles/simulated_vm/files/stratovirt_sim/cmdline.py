@@ -9,7 +9,7 @@ command line, as /proc/<pid>/cmdline shows it, looks like a StratoVirt one.
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .host import HostError
 from .micro import Backend, MicroVM, driver_kind
@@ -32,7 +32,7 @@ def parse_props(text: str) -> Dict[str, str]:
     return props
 
 
-def _flag(value: str, default: bool) -> bool:
+def _flag(value: Optional[str], default: bool) -> bool:
     if value is None:
         return default
     return value.lower() in ('on', 'true', 'yes')
@@ -134,7 +134,7 @@ def cold_plug_standard(machine, argv: List[str], root_ports: int = 0) -> None:
                 machine.cold_backend('net', {'id': props.get('id', ''), 'ifname': props.get('ifname')})
         for option, value in options:
             props = parse_props(value)
-            kind = {'virtio-blk-pci': 'blk', 'virtio-net-pci': 'net'}.get(props.get('')) if option == '-device' else None
+            kind = {'virtio-blk-pci': 'blk', 'virtio-net-pci': 'net'}.get(props.get('', '')) if option == '-device' else None
             if kind is None:
                 continue
             if not props.get('id'):

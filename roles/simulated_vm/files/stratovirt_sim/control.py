@@ -68,14 +68,19 @@ class SimulatedVM:
 
     @property
     def pid(self) -> int:
-        return self.process.pid
+        return self._started().pid
+
+    def _started(self) -> subprocess.Popen:
+        if self.process is None:
+            raise RuntimeError('the simulator was not started')
+        return self.process
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def wait_exit(self, timeout: float = 5.0) -> Optional[int]:
         try:
-            return self.process.wait(timeout)
+            return self._started().wait(timeout)
         except subprocess.TimeoutExpired:
             return None
 
@@ -88,10 +93,11 @@ class SimulatedVM:
 
     def stop(self) -> None:
         if self.alive():
-            self.process.send_signal(signal.SIGTERM)
+            process = self._started()
+            process.send_signal(signal.SIGTERM)
             if self.wait_exit(5.0) is None:
-                self.process.kill()
-                self.process.wait()
+                process.kill()
+                process.wait()
 
 
 def qmp_option(socket_path: str) -> str:

@@ -131,6 +131,7 @@ def _ryu(value):
     parts = Decimal(repr(abs(value))).as_tuple()
     all_digits = "".join(str(digit) for digit in parts.digits)
     digits = all_digits.rstrip("0")
+    assert isinstance(parts.exponent, int)  # a finite float: never 'n', 'N' or 'F'
     exponent = parts.exponent + len(all_digits) - len(digits)
     length = len(digits)
     point = length + exponent
@@ -519,13 +520,13 @@ class _JsonReader:
         return value
 
     def _seq_content(self):
-        items = []
+        items: List[object] = []
         while self.has_next(not items, ord("]"), True):
             items.append(self.parse_content())
         return items
 
     def _map_content(self):
-        entries = []
+        entries: List[Tuple[str, object]] = []
         while self.has_next(not entries, ord("}"), False):
             key = self._parse_key()
             self._parse_object_colon()

@@ -4,7 +4,9 @@
 
 Sources: 2.1.0 from the recording of a real 2.1.0 micro VM (tests/fixtures/transcripts);
 2.5.0 from the 2.5.0 recordings where they speak, else from docs/stratovirt-qmp.md
-(sections 2, 3 and 7, read from the 2.5.0 source).
+(sections 2, 3 and 7, read from the 2.5.0 source); 2.2.0, 2.3.0 and 2.4.0 from their recordings
+(the 2.5.0 recordings' steps replayed on the real binaries) and the probe's table (docs/stratovirt-qmp.md
+section 14). What neither measured on a middle release is marked "not measured" and follows its neighbour.
 """
 
 from __future__ import annotations
@@ -77,6 +79,24 @@ PROFILES = {
         not_regular_file='{path} is not a regular file or block device.',
     ),
 }
+# Measured on 2.2.0: the greeting's package is still empty, events still come before the reply, serde's errors
+# still end in a bare \n, images are opened at blockdev-add, addr parses strictly, and a NIC unplug frees its tap.
+# Not measured (no step of the recordings reaches them): the slot-limit and too-long texts (2.5.0's taken),
+# type_mismatch_panics, status_running_when_paused and netdev_add_probes_tap (2.5.0's taken).
+PROFILES['2.2.0'] = PROFILES['2.5.0']._replace(
+    release='2.2.0',
+    greeting_package='',
+    serde_error_ending=b'\n',
+    event_before_reply=True,
+    has_aio_rule=False,
+    needs_drive_chardev=False,
+    nic_unplug_keeps_tap=False,
+    netdev_add_probes_tap=False,
+)
+# 2.3.0 adds file.aio and its rule (direct needs a native or io_uring aio), names itself in the greeting and ends
+# serde's errors in \r\n.
+PROFILES['2.3.0'] = PROFILES['2.2.0']._replace(release='2.3.0', greeting_package='StratoVirt-2.3.0', serde_error_ending=b'\r\n', has_aio_rule=True)
+PROFILES['2.4.0'] = PROFILES['2.3.0']._replace(release='2.4.0', greeting_package='StratoVirt-2.4.0')
 
 COMMANDS_2_1_0 = (
     'qmp_capabilities quit stop cont device_add device_del netdev_add netdev_del query-hotpluggable-cpus query-cpus '
@@ -105,6 +125,8 @@ EVENTS = {
         'VM_NOTIFY_EVENT',
     ],
 }
+# Not measured on the middle releases (query-events is in no recording of theirs): 2.5.0's names.
+EVENTS.update({release: EVENTS['2.5.0'] for release in ('2.2.0', '2.3.0', '2.4.0')})
 
 MACHINES = [{'cpu-max': 255, 'deprecated': False, 'hotpluggable-cpus': False, 'name': name, 'numa-mem-supported': False} for name in ('none', 'microvm', 'q35')]
 
@@ -112,7 +134,7 @@ MACHINES = [{'cpu-max': 255, 'deprecated': False, 'hotpluggable-cpus': False, 'n
 def static_replies(profile: Profile, thread_id: int) -> dict:
     """Replies of the read-only commands whose answer does not depend on devices (the stubs included)."""
     cpu_props = {'core-id': 0, 'socket-id': 0, 'thread-id': 0}
-    names = COMMANDS_2_1_0 if profile.release == '2.1.0' else COMMANDS_2_5_0
+    names = COMMANDS_2_1_0 if profile.release == '2.1.0' else COMMANDS[profile.release]
     return {
         'query-version': {'package': 'StratoVirt-%s' % profile.release, 'qemu': {'major': 5, 'micro': 1, 'minor': 0}},
         'query-commands': [{'name': name} for name in names],
@@ -181,3 +203,20 @@ STANDARD_TRAITS = {
         checks_blinking_indicator=True,
     ),
 }
+# 2.2.0, measured (its standard recording): 2.1.0's reply texts, 2.5.0's plug rules (a failed plug leaves nothing,
+# a hot-plug at devfn != 0 of a root port is refused, a device cold-plugged there unplugs without a deadlock), and
+# 2.5.0's texts for an image that is missing or not a file (the probe). The blinking check is from the source
+# reading: OVMF never blinks, so no recording shows it before 2.5.0.
+STANDARD_TRAITS['2.2.0'] = STANDARD_TRAITS['2.1.0']._replace(
+    missing_image=PROFILES['2.2.0'].missing_file,
+    not_regular_image=PROFILES['2.2.0'].not_regular_file,
+    keeps_failed_plug=False,
+    checks_devfn_on_plug=True,
+    deadlocks_on_devfn_unplug=False,
+    checks_blinking_indicator=True,
+)
+# 2.3.0, measured: a device_del of an unknown id answers as 2.5.0 does; the plug failures keep 2.1.0's texts.
+STANDARD_TRAITS['2.3.0'] = STANDARD_TRAITS['2.2.0']._replace(unknown_device_del=STANDARD_TRAITS['2.5.0'].unknown_device_del)
+# 2.4.0, measured: every standard reply text of the recordings is 2.5.0's (the plug failures, the missing drive).
+# Not measured: the missing netdev's text, taken as 2.5.0's.
+STANDARD_TRAITS['2.4.0'] = STANDARD_TRAITS['2.5.0']

@@ -229,6 +229,21 @@ STRUCTS_25.update(
     }
 )
 
+# 2.2.0's argument types, as its recording and the probe (docs/stratovirt-qmp.md section 14) show them: FileOptions
+# still without aio ("unknown field `aio`, expected `driver` or `filename`"), device_add with num-queues, queue-size
+# and boot_index (validated), netdev_add queues a u16, vhost still a string. Not measured: the order of device_add's
+# fields (seen only in an "unknown field" error), taken as 2.5.0's less what came later.
+STRUCTS_22 = dict(STRUCTS_21)
+STRUCTS_22.update({name: STRUCTS_25[name] for name in ("chardev_add", "chardev_remove", "update_region", "input_event")})
+STRUCTS_22["device_add"] = _struct(
+    "device_add",
+    DEVICE_ADD_COMMON + [("chardev", OPT_STRING)] + DEVICE_ADD_TAIL + [("num-queues", _opt(U16)), ("boot_index", _opt(U8)), ("queue-size", _opt(U16))],
+)
+STRUCTS_22["netdev_add"] = _struct(
+    "netdev_add",
+    [(field.name, _opt(U16) if field.name == "queues" else field.kind) for field in STRUCTS_21["netdev_add"].fields],
+)
+
 EMPTY_DENY_21 = ("qmp_capabilities", "quit", "stop", "cont", "query_hotpluggable_cpus", "query_cpus", "query_status")
 EMPTY_OPEN_21 = (
     "query_balloon",
@@ -376,6 +391,46 @@ NAMES_25 = (
     "query-workloads",
     "detect-silent-audio",
 )
+# The variant names of 2.2.0, from the "unknown variant" error its recording (tests/fixtures/transcripts) shows.
+NAMES_22 = tuple(
+    (
+        "qmp_capabilities quit stop cont system_reset device_add device_del chardev-add chardev-remove netdev_add "
+        "netdev_del query-hotpluggable-cpus query-cpus query-status getfd blockdev-add blockdev-del balloon "
+        "query-balloon query-vnc migrate query-migrate migrate_cancel query-version query-commands query-target "
+        "query-kvm query-machines query-events qom-list-types device-list-properties block-commit query-tpm-models "
+        "query-tpm-types query-command-line-options query-migrate-capabilities query-qmp-schema query-sev-capabilities "
+        "query-chardev qom-list qom_get query-block query-named-block-nodes query-blockstats query-block-jobs "
+        "query-gic-capabilities query-iothreads update_region input_event"
+    ).split()
+)
+# 2.3.0's, likewise from its recording.
+NAMES_23 = tuple(
+    (
+        "qmp_capabilities quit stop cont system_powerdown system_reset device_add device_del chardev-add chardev-remove "
+        "netdev_add netdev_del cameradev_add cameradev_del query-hotpluggable-cpus query-cpus query-status getfd "
+        "blockdev-add blockdev-del balloon query-mem query-balloon query-vnc migrate query-migrate migrate_cancel "
+        "query-version query-commands query-target query-kvm query-machines query-events qom-list-types "
+        "device-list-properties block-commit query-tpm-models query-tpm-types query-command-line-options "
+        "query-migrate-capabilities query-qmp-schema query-sev-capabilities query-chardev qom-list qom_get query-block "
+        "query-named-block-nodes query-blockstats query-block-jobs query-gic-capabilities query-iothreads update_region "
+        "input_event human-monitor-command blockdev-snapshot-internal-sync blockdev-snapshot-delete-internal-sync"
+    ).split()
+)
+# 2.4.0's, likewise.
+NAMES_24 = tuple(
+    (
+        "qmp_capabilities quit stop cont system_powerdown system_reset device_add device_del chardev-add chardev-remove "
+        "netdev_add netdev_del cameradev_add cameradev_del query-hotpluggable-cpus query-cpus query-status getfd "
+        "blockdev-add blockdev-del balloon query-mem query-mem-gpa query-balloon query-vnc query-display-image "
+        "switch-audio-record migrate query-migrate migrate_cancel query-version query-commands query-target query-kvm "
+        "query-machines query-events qom-list-types device-list-properties block-commit query-tpm-models "
+        "query-tpm-types query-command-line-options query-migrate-capabilities query-qmp-schema query-sev-capabilities "
+        "query-chardev qom-list qom-get query-block query-named-block-nodes query-blockstats query-block-jobs "
+        "query-gic-capabilities query-iothreads update_region input_event human-monitor-command "
+        "blockdev-snapshot-internal-sync blockdev-snapshot-delete-internal-sync query-vcpu-reg trace-get-state "
+        "trace-set-state"
+    ).split()
+)
 # Variants whose "arguments" has no #[serde(default)].
 REQUIRED_ARGS = frozenset(
     (
@@ -426,6 +481,11 @@ def _build_profile(names, structs, empty_deny, empty_open, eager_hex):
 
 PROFILES = {
     "2.1.0": _build_profile(NAMES_21, STRUCTS_21, EMPTY_DENY_21, EMPTY_OPEN_21, True),
+    "2.2.0": _build_profile(NAMES_22, STRUCTS_22, EMPTY_DENY_21 + ("system_reset",), EMPTY_OPEN_25, False),
+    # Not measured: 2.3.0's and 2.4.0's argument types beyond what the probe shows (file.aio, detect-zeroes, vhost a
+    # bool), taken as 2.5.0's.
+    "2.3.0": _build_profile(NAMES_23, STRUCTS_25, EMPTY_DENY_25, EMPTY_OPEN_25, False),
+    "2.4.0": _build_profile(NAMES_24, STRUCTS_25, EMPTY_DENY_25, EMPTY_OPEN_25, False),
     "2.5.0": _build_profile(NAMES_25, STRUCTS_25, EMPTY_DENY_25, EMPTY_OPEN_25, False),
 }
 
@@ -435,7 +495,7 @@ COMMANDS: Dict[str, List[str]] = {profile: list(data.names) for profile, data in
 def decode_command(text: str, profile: str) -> Decoded:
     """Decode one QMP command exactly as StratoVirt's serde stack would.
 
-    ``text`` is the already trimmed input; ``profile`` is "2.1.0" or "2.5.0".
+    ``text`` is the already trimmed input; ``profile`` is a release of :data:`PROFILES`.
     Returns the command name, the given ``arguments`` as plain JSON values
     (None when absent) and the ``id``.  Raises SerdeError with serde's text.
     """

@@ -21,7 +21,7 @@ import select
 import socket
 import sys
 import time
-from typing import Callable, List, Optional, Protocol
+from typing import Callable, Dict, List, Optional, Protocol
 
 from .outcome import Outcome
 from .json_reader import SerdeError
@@ -96,6 +96,14 @@ class Server:
         listener.listen(16)
         self.listener = listener
 
+    def _listening(self) -> socket.socket:
+        assert self.listener is not None, 'bound before serving'
+        return self.listener
+
+    def _connected(self) -> socket.socket:
+        assert self.client is not None, 'called while a client is connected'
+        return self.client
+
     def remove_socket(self) -> None:
         try:
             os.unlink(self.socket_path)
@@ -114,7 +122,7 @@ class Server:
             time.sleep(self.faults.accept_delay)
         while not self.hung:
             self._fire_timers()
-            watched = self.listener if self.client is None else self.client
+            watched = self._listening() if self.client is None else self.client
             poller = select.poll()
             poller.register(watched, select.POLLIN)
             ready = poller.poll(self._poll_timeout_ms())
@@ -138,6 +146,7 @@ class Server:
         deadline = self.timers.next_deadline() if self.timers else None
         if deadline is None or deadline > time.monotonic():
             return
+        assert self.timers is not None  # a deadline came from them
         for ev in self.timers.fire(time.monotonic()):
             # With no client connected the event is lost, as StratoVirt's QMP channel drops it.
             if ev['event'] not in self.faults.withhold_events:
@@ -146,7 +155,7 @@ class Server:
     # -- connections ------------------------------------------------------
 
     def _accept(self) -> None:
-        conn, dummy = self.listener.accept()
+        conn, dummy = self._listening().accept()
         if self.stale is not None:
             self.stale.close()
             self.stale = None
@@ -182,7 +191,7 @@ class Server:
         if self.faults.drop_after is not None and self.answered >= self.faults.drop_after:
             # Once only: the VM goes on serving, as after a client that died mid-command.
             self.faults.drop_after = None
-            self.client.close()
+            self._connected().close()
             self.client = None
             return
         self._handle_batch(data)
@@ -192,7 +201,7 @@ class Server:
         if self.faults.drop_reply_on is None or name != self.faults.drop_reply_on:
             return False
         self.faults.drop_reply_on = None
-        self.client.close()
+        self._connected().close()
         self.client = None
         return True
 
@@ -201,7 +210,7 @@ class Server:
         eof = False
         while True:
             try:
-                chunk = self.client.recv(4096, socket.MSG_DONTWAIT)
+                chunk = self._connected().recv(4096, socket.MSG_DONTWAIT)
             except BlockingIOError:
                 break
             except OSError:
@@ -241,7 +250,7 @@ class Server:
             return
         if self._drops_reply(decoded.execute):
             return
-        reply = {'return': outcome.value} if outcome.error is None else {'error': {'class': outcome.error_class, 'desc': outcome.error}}
+        reply: Dict[str, object] = {'return': outcome.value} if outcome.error is None else {'error': {'class': outcome.error_class, 'desc': outcome.error}}
         if isinstance(decoded.id, str) and decoded.execute not in NO_ID_ECHO:
             reply['id'] = decoded.id
         events = [ev for ev in outcome.events if ev['event'] not in self.faults.withhold_events]

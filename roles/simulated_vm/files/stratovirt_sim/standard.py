@@ -53,7 +53,7 @@ def _queue_pairs(value) -> int:
 
 class StandardVM:
     # query-hotpluggable-cpus of StdMachine is an empty response (recorded on 2.1.0).
-    static_overrides = {'query-hotpluggable-cpus': {}}
+    static_overrides: Dict[str, object] = {'query-hotpluggable-cpus': {}}
 
     def __init__(self, profile: Profile, guest: str = 'ack', ack_delay: float = 0.2) -> None:
         if guest not in GUEST_MODELS:
@@ -142,8 +142,9 @@ class StandardVM:
         error = self._realize(device_id, kind, args, (args.get('bus', ROOT_BUS), devfn))
         if error:
             return fail(ERROR_PREFIX[kind] + error)
-        bus, device = self.topology.find(device_id)
-        return self._plug(bus, device)
+        found = self.topology.find(device_id)
+        assert found is not None, 'realized just now'
+        return self._plug(*found)
 
     def _realize(self, device_id: str, kind: str, args: dict, place: Tuple[str, int]) -> Optional[str]:
         """Create the device at ``place`` (bus name, devfn) with its host resources; :returns: why it could not be."""
@@ -224,8 +225,9 @@ class StandardVM:
     def _remove(self, bus: PciBus, device: PciDevice) -> None:
         del bus.devices[device.devfn]
         self.unplugs.pop(device.id, None)
-        if self.profile.nic_unplug_keeps_tap and device.tap_fd is not None:
-            self.leaked_tap_fds.append(device.take_tap())
+        leaked = device.take_tap() if self.profile.nic_unplug_keeps_tap else None
+        if leaked is not None:
+            self.leaked_tap_fds.append(leaked)
         device.release()
 
     # -- the guest's timers (run by the server loop) ----------------------

@@ -103,7 +103,7 @@ def test_one_run_converges_both_machine_types_and_releases_and_names_the_vm_that
     assert failed['failed']
     assert failed['msg'].startswith('VM %s: ' % bad.socket_path) and 'injected failure' in failed['msg']
     assert result['failed_vms'] == ['bad']
-    assert result['msg'].startswith('1 of 5 VMs failed: bad (VM %s: ' % bad.socket_path)
+    assert result['msg'].startswith('1 of %d VMs failed: bad (VM %s: ' % (len(declared), bad.socket_path))
     # The failed plug was rolled back, as by stratovirt_devices.
     assert [name for name in executed(bad) if name in MUTATING] == ['blockdev-add', 'device_add', 'device_del']
     assert result['changed']
