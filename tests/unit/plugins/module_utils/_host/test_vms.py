@@ -104,7 +104,7 @@ def test_the_listing_reads_free_monitors_and_says_busy_at_once(profile, start_vm
         result = host_vms_report(5.0, 4, declared, read_undeclared=False)
         elapsed = time.monotonic() - started
     client.close()
-    assert elapsed < 3.0, 'nothing waited for a busy monitor'
+    assert elapsed < 4.0, 'nothing waited for a busy monitor'  # a wait would last the 5 s timeout
     by_name = {entry['name']: entry for entry in result['declared']}
     assert by_name['free']['running'] and by_name['free']['status'] == 'running'
     assert (by_name['free']['release'], by_name['free']['machine'], by_name['free']['mismatches']) == (profile, 'micro', [])
