@@ -126,6 +126,13 @@ vms:
       description: As RV(stratovirt.qmp.stratovirt_info#module:mismatches); null when busy or not read.
       type: list
       elements: str
+    held_by:
+      description:
+        - A busy VM, the processes holding its monitor (C(pid), C(name)), such as the manager that started it (iSulad,
+          kata, libvirt); empty otherwise or when none could be named. A second monitor would not make sharing safe:
+          StratoVirt sends every event to the client that connected last and drops events once it leaves.
+      type: list
+      elements: dict
     msg:
       description: Why the VM is busy, could not be read, or was not read; empty otherwise.
       type: str

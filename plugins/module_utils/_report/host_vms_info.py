@@ -56,6 +56,7 @@ def _read(vm: HostVM, timeout: float) -> Dict[str, Any]:
         return entry
     except (QMPLockTimeout, QMPBusyError) as exc:
         entry.update(status=STATUS_BUSY, msg=failure_message(exc, socket_path))
+        entry['held_by'] = [{'pid': pid, 'name': name} for pid, name in getattr(exc, 'holders', [])]
         return entry
     except CollectionError as exc:
         entry.update(status=STATUS_ERROR, msg=failure_message(exc, socket_path))
@@ -87,6 +88,7 @@ def unread(vm: HostVM, why: str) -> Dict[str, Any]:
         'free': None,
         'resources': None,
         'mismatches': None,
+        'held_by': [],
         'msg': why,
     }
 
