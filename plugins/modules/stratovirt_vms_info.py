@@ -129,7 +129,7 @@ vms:
     held_by:
       description:
         - A busy VM, the processes holding its monitor (C(pid), C(name)), such as the manager that started it (iSulad,
-          kata, libvirt); empty otherwise or when none could be named. A second monitor would not make sharing safe:
+          kata, libvirt); empty otherwise or when none could be named. A second monitor would not make sharing safe -
           StratoVirt sends every event to the client that connected last and drops events once it leaves.
       type: list
       elements: dict

@@ -253,7 +253,7 @@ def release_of(binary: str, guest: Dict[str, str]) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('binaries', nargs='+')
     parser.add_argument('--json', help='also write the table as JSON to this file')
     parser.add_argument('--only', help='run only the cases whose name contains this text')
