@@ -8,12 +8,12 @@ import os
 
 import pytest
 
-from conftest import received
+from conftest import READ_ONLY_QUERIES, received
 from tested_releases import PROFILES
 
 INFO = 'stratovirt.qmp.stratovirt_info'
 DISK = 'stratovirt.qmp.stratovirt_disk'
-READ_ONLY = ('query-version', 'query-status', 'query-cpus', 'query-hotpluggable-cpus', 'query-balloon', 'query-iothreads')
+READ_ONLY = READ_ONLY_QUERIES
 
 
 def info_task(socket_path):
