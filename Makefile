@@ -19,7 +19,7 @@ export PATH := $(BIN):$(PATH)
 # Several gates read the same copies at once: no .pyc appears under them.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo bench bench-density test checks deps venv collection sanity lint docs-lint style galaxy molecule pytest integration clean \
+.PHONY: demo bench bench-density test test-real checks deps venv collection sanity lint docs-lint style galaxy molecule pytest integration clean \
 	$(addprefix integration-,$(OLDER_CORES)) sanity-$(OLDEST_CORE)
 
 # The demo needs ansible-core and the collection only: ansible-core into .venv (make test adds its toolchain there
@@ -177,6 +177,14 @@ pytest: venv collection
 	set -o pipefail; cd $(COLLECTION) && $(call home_of,pytest) PYTHONPATH=$(COLLECTIONS) \
 	  $(TIMED) pytest $(BIN)/python -m pytest $(PYTEST_ARGS) \
 	  2>&1 | tee $(BUILD)/pytest.log
+
+# Against a real StratoVirt, apart from make test: STRATOVIRT names the binary (a user's own build). Each test starts
+# its own micro or standard VM (tests/real/real_vm.py: a guest built with binutils, Debian's OVMF) and stops it.
+STRATOVIRT ?=
+test-real: venv collection
+	@if [ -z "$(STRATOVIRT)" ]; then echo 'test-real: skipped: no StratoVirt binary given (make test-real STRATOVIRT=/path/to/stratovirt)'; \
+	else cd $(COLLECTION) && $(call home_of,test-real) PYTHONPATH=$(COLLECTIONS):$(ROOT)/tests/real STRATOVIRT=$(abspath $(STRATOVIRT)) \
+	  $(BIN)/python -m pytest -p no:cacheprovider -v tests/real; fi
 
 clean:
 	rm -rf $(BUILD) $(VENV) .build $(DEMO_COLLECTIONS)

@@ -34,6 +34,23 @@ options:
         longer declare. Cold-plugged devices are never touched.
     type: bool
     default: false
+  vcpus:
+    description:
+      - The vCPUs the VM must have. A check, never a change - equal to the present count passes; more is refused
+        before anything is sent, with the reason, since no StratoVirt release hot-plugs a vCPU safely (it is missing
+        on 2.1.0-2.3.0 and on every micro VM, and hangs a 2.4.0 or 2.5.0 standard VM for good); fewer is refused
+        (StratoVirt cannot remove a vCPU). See C(docs/resources.md).
+    type: int
+  balloon:
+    description:
+      - The guest memory the balloon leaves the VM, in bytes or with a unit (C(512M), C(1G)), at most the VM's memory
+        (its C(-m)). Converged with C(balloon) and checked through C(query-balloon), so a re-run changes nothing;
+        StratoVirt asks the guest for whole 4 KiB pages, so the size reached is the target rounded up to a page.
+      - Refused, with nothing else sent, when the VM has no balloon device (start it with
+        C(-device virtio-balloon-device,id=balloon0) or C(virtio-balloon-pci)), or when its guest has not activated
+        the balloon driver (StratoVirt answers C(DeviceNotActive) and nothing changes).
+      - The module waits O(wait_timeout) for the guest to reach the target, and warns if it has not.
+    type: str
 '''
 
 EXAMPLES = r'''
@@ -50,6 +67,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+resources:
+  description: With O(vcpus) or O(balloon), C(before) and C(after) - the present C(vcpus) and the balloon's C(balloon) size in bytes.
+  returned: when O(vcpus) or O(balloon) is set
+  type: dict
+  sample: {"before": {"balloon": 268435456}, "after": {"balloon": 134217728}}
 commands:
   description: The QMP commands sent, in order (in check mode, those that would be sent).
   returned: always

@@ -74,6 +74,38 @@ free:
   returned: success
   type: dict
   sample: {"disk_slots": ["0x2", "0x3"], "nic_slots": ["0x0", "0x1"], "backends": 4}
+resources:
+  description:
+    - The VM's other resources, read without changing anything, each from the source that tells the truth on every
+      release and machine type (see docs/resources.md).
+  returned: success
+  type: dict
+  contains:
+    vcpus:
+      description:
+        - C(present) vCPUs (C(query-cpus)), C(possible) ones (C(query-hotpluggable-cpus) on a micro VM, C(-smp maxcpus)
+          on a standard VM, whose query answers nothing), and C(hotplug) - C(supported), or why a vCPU cannot be hot-plugged
+          into this VM (StratoVirt lacks it, or it hangs the VM for good).
+      type: dict
+      sample: {"present": 1, "possible": 4, "hotplug": "StratoVirt 2.5.0 has no vCPU hot-plug on a micro VM"}
+    memory:
+      description:
+        - C(size) in bytes (the command line's C(-m)), C(balloon) - the balloon device's id (its driver when it has no id),
+          or C(no balloon device) - and C(balloon_actual), the guest memory the balloon leaves (C(query-balloon)),
+          null without a balloon device. Without an active guest balloon driver it stays the full size.
+      type: dict
+      sample: {"size": 268435456, "balloon": "balloon0", "balloon_actual": 268435456}
+    iothreads:
+      description: The ids of the VM's iothreads (C(query-iothreads); only the command line creates them).
+      type: list
+      elements: str
+    cold_plugged:
+      description:
+        - Every C(-device) of the command line but the root ports, of every driver (disks, NICs, balloon, rng, VFIO,
+          vhost-user ...), as its properties with C(driver). No StratoVirt query lists devices.
+      type: list
+      elements: dict
+      sample: [{"driver": "virtio-balloon-device", "id": "balloon0", "deflate-on-oom": "true"}]
 mismatches:
   description:
     - Disagreements between the device record and the host view of the VM process (entries the host contradicts,

@@ -119,10 +119,20 @@ vms:
     free:
       description: As RV(stratovirt.qmp.stratovirt_info#module:free); null when busy or not read.
       type: dict
+    resources:
+      description: As RV(stratovirt.qmp.stratovirt_info#module:resources); null when busy or not read.
+      type: dict
     mismatches:
       description: As RV(stratovirt.qmp.stratovirt_info#module:mismatches); null when busy or not read.
       type: list
       elements: str
+    held_by:
+      description:
+        - A busy VM, the processes holding its monitor (C(pid), C(name)), such as the manager that started it (iSulad,
+          kata, libvirt); empty otherwise or when none could be named. A second monitor would not make sharing safe -
+          StratoVirt sends every event to the client that connected last and drops events once it leaves.
+      type: list
+      elements: dict
     msg:
       description: Why the VM is busy, could not be read, or was not read; empty otherwise.
       type: str
@@ -130,7 +140,8 @@ summary:
   description:
     - One line per VM of RV(vms), the columns padded so that the lines read as a table - its name, pid, release,
       machine, status, its disks and NICs (C(id=guest name@slot or bus), the guest name where the host can tell it),
-      its free slots (micro VM) or root ports (standard VM), with O(vms) whether it is declared, and RV(vms[].msg).
+      its free slots (micro VM) or root ports (standard VM), its resources (C(vcpus present/possible memory balloon
+      iothreads cold-plugged)), with O(vms) whether it is declared, and RV(vms[].msg).
       A C(-) stands for what is not known (busy, not read). The playbook C(stratovirt.qmp.status) prints it.
   returned: success
   type: list

@@ -110,11 +110,14 @@ def received(socket_path: str) -> List[str]:
     return [line['received'] for line in lines if 'received' in line]
 
 
+# What stratovirt_info and a host listing (stratovirt_vms_info) send: another suite running at the same time may send
+# them to any VM of the host.
+READ_ONLY_QUERIES = ('query-version', 'query-status', 'query-cpus', 'query-hotpluggable-cpus', 'query-balloon', 'query-iothreads')
+
+
 def mutating_received(socket_path: str) -> List[str]:
-    """The batches received except the read-only queries: the ``query-version`` every run starts with, and the
-    ``query-version`` and ``query-status`` of a host listing (``stratovirt_vms_info``), which another suite running
-    at the same time may send to any VM of the host."""
-    return [text for text in received(socket_path) if _execute_of(text) not in ('query-version', 'query-status')]
+    """The batches received except the read-only queries (:data:`READ_ONLY_QUERIES`)."""
+    return [text for text in received(socket_path) if _execute_of(text) not in READ_ONLY_QUERIES]
 
 
 def _execute_of(text: str) -> Optional[str]:

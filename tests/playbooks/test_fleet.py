@@ -84,6 +84,9 @@ def test_one_call_per_vm_set_check_mode_and_diff_then_converge_with_one_failure(
     assert by_name['ghost']['running'] is False
     devices = {entry['name']: entry['devices'] for entry in listed['vms'] if entry['name']}
     assert [device['id'] for device in devices['a-standard-250'] or []] == ['data0'], listed['vms']
+    resources = {entry['name']: entry['resources'] for entry in listed['vms'] if entry['name']}
+    assert resources['a-standard-250']['vcpus']['present'] == 1 and resources['a-standard-250']['memory']['balloon'] == 'no balloon device'
+    assert resources['stray'] is None, 'an undeclared monitor is not read'
     assert received(stray.socket_path) == [], 'an undeclared monitor is not touched'
 
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import received
+from conftest import mutating_received
 from tested_releases import EDGE_PROFILES as PROFILES, release
 from test_micro_modules import may_fail
 
@@ -18,11 +18,6 @@ DISK = 'stratovirt.qmp.stratovirt_disk'
 NIC = 'stratovirt.qmp.stratovirt_nic'
 INFO = 'stratovirt.qmp.stratovirt_info'
 ROOT_PORTS = ['-device', 'pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x3', '-device', 'pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x4']
-
-
-def mutating_received(socket_path):
-    """What the VM received, less the read-only queries every run (and stratovirt_info) opens with."""
-    return [line for line in received(socket_path) if '"query-version"' not in line and '"query-status"' not in line]
 
 
 def standard_vm(recorded_vm, profile, guest='ack', delay=0.2, options=()):

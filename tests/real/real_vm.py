@@ -64,8 +64,9 @@ def build_guest(folder: str) -> Dict[str, str]:
 class RealVM:
     """One StratoVirt process and one QMP session to it; ``start()`` and ``stop()`` do the I/O."""
 
-    def __init__(self, binary: str, machine: str, guest: Dict[str, str], extra_args=(), name: str = 'probe'):
+    def __init__(self, binary: str, machine: str, guest: Dict[str, str], extra_args=(), name: str = 'probe', smp: str = '1'):
         self.binary, self.machine, self.guest, self.extra_args, self.name = binary, machine, guest, list(extra_args), name
+        self.smp = smp
         self.folder = ''
         self.pid: Optional[int] = None
         self.sock: Optional[socket.socket] = None
@@ -85,7 +86,7 @@ class RealVM:
                 '-machine',
                 'microvm',
                 '-smp',
-                '1',
+                self.smp,
                 '-m',
                 '256',
                 '-kernel',
@@ -102,7 +103,7 @@ class RealVM:
             with open(rootfs, 'wb') as handle:
                 handle.truncate(16 << 20)
             base = [
-                '-machine', 'q35', '-smp', '1', '-m', '512',
+                '-machine', 'q35', '-smp', self.smp, '-m', '512',
                 '-drive', 'file=%s,if=pflash,unit=0,readonly=true' % OVMF_CODE,
                 '-drive', 'file=%s,if=pflash,unit=1' % vars_copy,
                 '-device', 'pcie-root-port,port=0x1,addr=0x3,bus=pcie.0,id=pcie.1',
@@ -178,6 +179,13 @@ class RealVM:
             time.sleep(0.02)  # StratoVirt throttles a client past 100 reads a second
             return reply
 
+    def release_monitor(self) -> None:
+        """Hang up (after the greeting and qmp_capabilities): StratoVirt serves one client, the collection is next."""
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+            self.buffer = b''
+
     def alive(self) -> bool:
         if self.pid is None:
             return False
@@ -189,6 +197,13 @@ class RealVM:
             return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
 
     def stop(self) -> None:
+        if self.sock is None and self.alive() and os.path.exists(self.socket_path):
+            try:  # the monitor was released: quit through a new session, so the VM ends as asked, not killed
+                self._connect(time.monotonic() + 2, 2.0)
+                self._read()
+                self.execute('qmp_capabilities')
+            except (OSError, RealVMError, ValueError):
+                self.sock = None
         if self.sock is not None:
             try:
                 self.execute('quit')

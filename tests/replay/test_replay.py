@@ -113,3 +113,31 @@ def test_exception_probe_that_reads_its_greeting_is_harmless(start_vm):
         assert json.loads(probe.recv(4096))['QMP']['version']['package'] == ''
         probe.close()
     assert vm.alive()
+
+
+# The resource recordings: every record the collection's traffic can meet is replayed; the rest is listed, not sent.
+RESOURCE_RECORDINGS = {'2.1.0-resources': (191, 112), '2.5.0-resources': (183, 101)}
+
+
+@pytest.mark.parametrize('recording', sorted(RESOURCE_RECORDINGS))
+def test_resource_recording_replays_what_the_collection_sends(recording, figures):
+    transcript = os.path.join(replay.TRANSCRIPTS, 'stratovirt-%s.jsonl' % recording)
+    replayed = replay.replay(transcript)
+    figures('%s (%s)' % (replay.figure(replayed), recording))
+    differences = ['record %d: %s' % (result.index, result.detail) for result in replay.unexpected(replayed)]
+    assert not differences, '\n'.join(differences)
+    records, identical = RESOURCE_RECORDINGS[recording]
+    assert (len(replayed), sum(result.identical for result in replayed)) == (records, identical)
+    sent = {json.loads(record['send'])['execute'] for record, result in zip(replay.load(transcript), replayed) if result.identical and record.get('send')}
+    assert {'query-cpus', 'query-hotpluggable-cpus', 'query-balloon', 'balloon', 'query-iothreads'} <= sent
+
+
+def test_no_vcpu_hot_plug_and_nothing_after_the_hang_is_replayed():
+    transcript = os.path.join(replay.TRANSCRIPTS, 'stratovirt-2.5.0-resources.jsonl')
+    records = replay.load(transcript)
+    plan = replay.resource_plan(replay.plan_for(transcript), records)
+    for index, record in enumerate(records):
+        if 'generic-x86-cpu' in (record.get('send') or '') or record['section'].startswith('d:'):
+            assert index in plan.not_replayed
+    hang = next(index for index, record in enumerate(records) if 'generic-x86-cpu' in (record.get('send') or '') and record['recv'] == ['{"return":{}}\r\n'])
+    assert all(index in plan.not_replayed for index, record in enumerate(records) if index > hang and record['vm'] == records[hang]['vm'])

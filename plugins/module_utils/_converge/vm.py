@@ -16,6 +16,7 @@ from .._device.errors import DeviceInputError
 from .._device.kinds.registry import kind_named, spec_from_params, view_of
 from .planner import Plan, plan_all
 from .preflight import check_host_inputs, check_not_shared
+from .resources import ResourcePlan, apply_balloon, plan_resources, targets_from_params
 from .._qmp.client import qmp_session
 from .session_options import check_session_options, lock_timeout, resolve_machine
 from .._dialect.dialect import check_greeting, detect
@@ -40,6 +41,8 @@ class Converge:
         self.applier: Optional[Applier] = None
         self.state: Optional[VMState] = None
         self.plans: List[Plan] = []
+        self.resource_plan: Optional[ResourcePlan] = None
+        self.resources_sent: List[dict] = []
         self.done = 0
         self.result: Dict[str, Any] = {'changed': False, 'commands': [], 'stratovirt': None, 'diff': {'before': {}, 'after': {}}}
         if not self.list_form:
@@ -81,6 +84,7 @@ class Converge:
         params = self.params
         socket_path = params['socket']
         specs = self.declared_devices()
+        targets = targets_from_params(params)
         host_notes = {spec.id: check_host_inputs(spec) for spec in specs}
         with qmp_session(socket_path, params['timeout'], lock_timeout(params)) as client:
             check_greeting(client.greeting)  # a QEMU is refused before its command line is read or anything sent
@@ -96,6 +100,8 @@ class Converge:
             # Every device is planned, and so checked, before anything is sent.
             self.plans = plan_all(state, specs, self.kinds if params['exclusive'] else ())
             check_not_shared([spec for spec, plan in zip(specs, self.plans[-len(specs) :]) if plan.steps], pid)
+            if targets.declared:  # read and refused, like the devices, before anything is sent
+                self.resource_plan = plan_resources(client, dialect, argv, targets)
             for repair in state.repairs:
                 self.warnings.append(repair)
             for plan in self.plans:
@@ -104,7 +110,8 @@ class Converge:
                     self.warnings.append(note)
             if self.check_mode:
                 return
-            if not any(plan.steps for plan in self.plans):
+            resource_commands = self.resource_plan.commands if self.resource_plan is not None else []
+            if not any(plan.steps for plan in self.plans) and not resource_commands:
                 if state.repairs:
                     state.record.save()
                 return
@@ -117,6 +124,11 @@ class Converge:
                 self.done += 1
             for note in applier.notes:
                 self.warnings.append(note)
+            if resource_commands and self.resource_plan is not None:
+                self.resources_sent = list(resource_commands)  # a balloon that fails changes nothing
+                note = apply_balloon(client, dialect, self.resource_plan, params['wait_timeout'])
+                if note:
+                    self.warnings.append(note)
 
     def _report(self, failed: bool) -> None:
         """Fill the result from the plans: what was sent (or would be, in check mode) and where each device is."""
@@ -158,6 +170,23 @@ class Converge:
         elif devices:
             self.result['device'] = devices[0]['device']
             self.result['diff'] = {'before': devices[0]['before'] or {}, 'after': devices[0]['device'] or {}}
+        self._report_resources(failed, would_apply)
+
+    def _report_resources(self, failed: bool, would_apply: bool) -> None:
+        """``resources``: the declared vCPUs and balloon before and after; its ``balloon`` command in ``commands``."""
+        plan = self.resource_plan
+        if plan is None:
+            return
+        applied = would_apply or (bool(self.resources_sent) and not failed)
+        self.result['resources'] = {'before': plan.before, 'after': plan.after if applied else plan.before}
+        if would_apply:
+            self.result['commands'] = self.result['commands'] + plan.commands
+        elif self.resources_sent:
+            self.result['commands'] = self.result['commands'] + [command for command in self.resources_sent if command not in self.result['commands']]
+        self.result['changed'] = self.result['changed'] or (applied and bool(plan.commands))
+        if self.list_form:
+            self.result['diff']['before']['resources'] = plan.before
+            self.result['diff']['after']['resources'] = self.result['resources']['after']
 
     def _view_after_run(self, plan: Plan) -> Optional[dict]:
         device = self.state.devices.get(plan.device_id) if self.state is not None else None

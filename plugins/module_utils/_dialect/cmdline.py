@@ -160,3 +160,59 @@ def iothreads(argv: List[str]) -> List[str]:
     :returns: the ids of its ``-object iothread,id=...`` entries, in order: what a device's ``iothread`` may name.
     """
     return _ids_of(argv, '-object', 'iothread')
+
+
+# StratoVirt's defaults when -smp or -m is absent (machine_manager's config: 1 vCPU, 256 MiB).
+DEFAULT_VCPUS = 1
+DEFAULT_MEMORY = 256 << 20
+MEMORY_UNITS = {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
+# Command-line devices that are parts of the machine, not devices a user plugged.
+MACHINE_PARTS = frozenset(('pcie-root-port',))
+
+
+def vcpus(argv: List[str]) -> Tuple[int, int]:
+    """:param argv: a StratoVirt command line. :returns: (vCPUs at boot, possible vCPUs) of its last ``-smp``."""
+    cpus, possible = DEFAULT_VCPUS, None
+    for option, value in options_of(argv):
+        if option == '-smp':
+            word, props = parse_props(value)
+            cpus = _int(props.get('cpus') or word, DEFAULT_VCPUS)
+            possible = _int(props.get('maxcpus'), cpus)
+    return cpus, possible if possible is not None else cpus
+
+
+def memory_size(argv: List[str]) -> int:
+    """:param argv: a StratoVirt command line. :returns: the guest memory of its last ``-m``, in bytes (MiB unless a
+    ``K``/``M``/``G``/``T`` suffix says otherwise; ``size=`` as well)."""
+    size = DEFAULT_MEMORY
+    for option, value in options_of(argv):
+        if option == '-m':
+            word, props = parse_props(value)
+            size = parse_size(props.get('size') or word, 1 << 20) or size
+    return size
+
+
+def parse_size(text: Optional[str], default_unit: int) -> Optional[int]:
+    """``512`` (in ``default_unit``), ``512M``, ``1G``, ``1024K``, ``2T`` -> bytes; None if it does not parse."""
+    text = (text or '').strip()
+    unit = default_unit
+    if text[-1:].upper() in MEMORY_UNITS:
+        unit = MEMORY_UNITS[text[-1].upper()]
+        text = text[:-1]
+    return int(text) * unit if text.isdigit() else None
+
+
+def _int(text: Optional[str], default: int) -> int:
+    return int(text) if text and text.isdigit() else default
+
+
+def devices(argv: List[str]) -> List[Dict[str, str]]:
+    """:param argv: a StratoVirt command line. :returns: each ``-device`` but the machine's own parts (root ports), in
+    order, as its properties with ``driver``: the cold-plugged devices of every driver."""
+    found = []
+    for option, value in options_of(argv):
+        if option == '-device':
+            word, props = parse_props(value)
+            if word and word not in MACHINE_PARTS:
+                found.append(dict(props, driver=word))
+    return found

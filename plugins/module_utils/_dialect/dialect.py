@@ -29,6 +29,11 @@ MICRO_NIC_SLOTS = 2
 MICRO_BACKENDS = 6
 
 
+# query-balloon without a balloon device, and balloon until the guest's driver has activated it (every release).
+BALLOON_INACTIVE_CLASS = 'DeviceNotActive'
+BALLOON_INACTIVE = 'No balloon device has been activated'
+
+
 class DialectError(CollectionError):
     """The monitor is not a StratoVirt this collection can drive."""
 
@@ -110,6 +115,22 @@ class Dialect(NamedTuple):
     def has_nic_unplug_defect(self) -> bool:
         """Whether a micro VM NIC ``device_del`` may answer the defect reply (then a second one tells the outcome)."""
         return bool(_traits.templates(self.machine, 'nic_unplug_defect', self.release))
+
+    # -- resources (see releases.VCPU_HOTPLUG, releases.HOTPLUG_REFUSED_DRIVERS) --
+
+    @property
+    def vcpu_hotplug_refusal(self) -> Optional[str]:
+        """Why no vCPU may be hot-plugged into this VM (missing, or it hangs the VM), or None when it works."""
+        return _traits.vcpu_hotplug_refusal(self.machine, self.release)
+
+    def hotplug_refusal(self, driver: str) -> Optional[str]:
+        """Why a device of ``driver`` (passthrough, vhost-user) cannot be hot-plugged into this VM, or None."""
+        return _traits.hotplug_refusals(self.machine, self.release).get(driver)
+
+    @staticmethod
+    def is_balloon_inactive(error: QMPCommandError) -> bool:
+        """Whether ``query-balloon``/``balloon`` failed because no balloon device, or no guest driver, is active."""
+        return error.error_class == BALLOON_INACTIVE_CLASS and error.desc == BALLOON_INACTIVE
 
     # -- hot-plug options (see _stratovirt_traits.OPTIONS_SINCE) -----------
 

@@ -74,6 +74,54 @@ OPTIONS_SINCE: Dict[str, Dict[str, Release]] = {
     'virtio-net iothread': {MACHINE_MICRO: (2, 5, 0)},
 }
 
+# vCPU hot-plug (device_add generic-x86-cpu with cpu-id), per machine type: ((release, None when it works, else why it
+# is refused), ...), oldest first. A release that fixes it is a new entry here. Sources: the resource recordings
+# (2.1.0, 2.5.0) and tests/real/ measured on 2.2.0-2.4.0 (cpu-id an unknown field on 2.2.0 and 2.3.0; on 2.4.0 a
+# valid cpu-id answers {} and the monitor never answers again, as on 2.5.0).
+VCPU_HOTPLUG_MISSING = 'StratoVirt {release} has no vCPU hot-plug on a {machine} VM'
+VCPU_HOTPLUG_HANGS = (
+    'vCPU hot-plug hangs a StratoVirt {release} {machine} VM for good (its first device_add generic-x86-cpu answers, '
+    'then the VM never answers again and ignores SIGTERM: a lock taken twice in its vCPU hot-plug path)'
+)
+VCPU_HOTPLUG: Dict[str, Sequence[Tuple[Release, Optional[str]]]] = {
+    MACHINE_MICRO: (((2, 1, 0), VCPU_HOTPLUG_MISSING),),
+    MACHINE_STANDARD: (((2, 1, 0), VCPU_HOTPLUG_MISSING), ((2, 4, 0), VCPU_HOTPLUG_HANGS)),
+}
+
+# Hot-plug drivers a release's default build lacks or refuses, per machine type: ((release, {driver: why}), ...),
+# oldest first. They exist as cold-plugged devices (on the command line). Source: the resource recordings, section c.
+PASSTHROUGH_REFUSED = 'Driver {driver} is not support'
+HOTPLUG_REFUSED_DRIVERS: Dict[str, Sequence[Tuple[Release, Dict[str, str]]]] = {
+    MACHINE_MICRO: (
+        (
+            (2, 1, 0),
+            {
+                'vfio-pci': 'a micro VM hot-plugs only virtio-mmio disks and NICs',
+                'vhost-user-blk-pci': 'a micro VM hot-plugs only virtio-mmio disks and NICs',
+                'vhost-user-net': 'a micro VM hot-plugs only virtio-mmio disks and NICs',
+            },
+        ),
+    ),
+    MACHINE_STANDARD: (
+        (
+            (2, 1, 0),
+            {
+                'vfio-pci': 'hot-plug of a VFIO device is not supported by this collection (StratoVirt 2.1.0 has no sysfsdev and no chardev-add)',
+                'vhost-user-blk-pci': 'StratoVirt 2.1.0 has no chardev-add, so a vhost-user backend cannot be hot-plugged',
+                'vhost-user-net': 'StratoVirt 2.1.0 has no chardev-add, so a vhost-user backend cannot be hot-plugged',
+            },
+        ),
+        (
+            (2, 2, 0),
+            {
+                'vfio-pci': 'the default build of StratoVirt {release} refuses it (Failed to add device: Driver vfio-pci is not support)',
+                'vhost-user-blk-pci': 'the default build of StratoVirt {release} refuses it (Failed to add device: Driver vhost-user-blk-pci is not support)',
+                'vhost-user-net': 'the default build of StratoVirt {release} refuses it (Failed to add virtio pci net: Unsupported Vhostuser_net)',
+            },
+        ),
+    ),
+}
+
 # The JSON type each release parses an option's value as: ((release introduced, type), ...), oldest first.
 VALUE_TYPES: Dict[str, Sequence[Tuple[Release, str]]] = {
     'netdev_add vhost': (((2, 1, 0), 'string'), ((2, 3, 0), 'bool')),
@@ -146,6 +194,27 @@ def templates(machine: str, meaning: str, release: Release) -> Tuple[str, ...]:
         if release >= since:
             chosen = texts
     return chosen
+
+
+def _newest(entries, release: Release):
+    chosen = None
+    for since, value in entries:
+        if release >= since:
+            chosen = value
+    return chosen
+
+
+def vcpu_hotplug_refusal(machine: str, release: Release) -> Optional[str]:
+    """Why vCPU hot-plug must not be sent to that machine type and release (None: it works)."""
+    text = _newest(VCPU_HOTPLUG[machine], release)
+    return text.format(release='.'.join(str(part) for part in release), machine=machine) if text else None
+
+
+def hotplug_refusals(machine: str, release: Release) -> Dict[str, str]:
+    """The drivers that cannot be hot-plugged on that machine type and release, each with why."""
+    texts = _newest(HOTPLUG_REFUSED_DRIVERS[machine], release) or {}
+    shown = '.'.join(str(part) for part in release)
+    return {driver: why.format(release=shown) for driver, why in texts.items()}
 
 
 def _compile(template: str, fields: Dict[str, object]) -> 're.Pattern[str]':

@@ -25,6 +25,8 @@ from .errors import (
     QMPTimeoutError,
 )
 from .monitor_usage import UnixDiagError, monitor_usage
+from .socket_holders import SECOND_MONITOR_NOTE, describe_holders, socket_holders
+from .unix_socket import ROLE_CONNECTED
 from .lock import VMLock
 
 # StratoVirt parses everything it reads in one go as one JSON value and rejects more than 8 KiB.
@@ -121,10 +123,13 @@ class QMPClient:
         if not usage.listening:
             raise QMPConnectionError('nothing listens on QMP socket %s (stale socket file of a VM that has exited?)' % self.socket_path, self.socket_path)
         if usage.in_use:
+            holders = socket_holders(entry.peer_inode for entry in usage.entries if entry.peer_inode and entry.role == ROLE_CONNECTED)
+            held = describe_holders(holders)
             raise QMPBusyError(
-                'QMP monitor of %s is in use by another client (%s); StratoVirt serves one client at '
-                'a time, so wait until it disconnects' % (self.socket_path, usage.reason),
+                'QMP monitor of %s is in use by another client (%s%s); StratoVirt serves one client at '
+                'a time, so wait until it disconnects; %s' % (self.socket_path, usage.reason, '; ' + held if held else '', SECOND_MONITOR_NOTE),
                 self.socket_path,
+                holders,
             )
 
     def connect(self) -> dict:

@@ -26,7 +26,14 @@ class QMPConnectionError(QMPError):
 
 
 class QMPBusyError(QMPConnectionError):
-    """Another client holds or waits for the monitor, which serves one client at a time."""
+    """Another client holds or waits for the monitor, which serves one client at a time.
+
+    :ivar holders: (pid, command name) of each process found holding the monitor's client end.
+    """
+
+    def __init__(self, message: str, socket_path: str | None = None, holders: list | None = None) -> None:
+        super().__init__(message, socket_path)
+        self.holders = list(holders or [])
 
 
 class QMPLockTimeout(QMPConnectionError):

@@ -6,8 +6,9 @@ Private to the stratovirt.qmp collection: may change in any release.
 
 A VM whose per-VM lock another run of this collection holds, or whose monitor another client holds or waits for,
 is reported ``busy`` at once: taking the lock is tried once, never waited for, and a monitor in use is never
-connected to (a queued client that gives up kills StratoVirt). Otherwise only ``query-version`` and
-``query-status`` are sent, as by ``stratovirt_info``, and its devices are gathered as that module gathers them.
+connected to (a queued client that gives up kills StratoVirt). Otherwise only what ``stratovirt_info`` sends is sent
+(``query-version``, ``query-status`` and the read-only queries of ``_report.resources``), and its devices are
+gathered as that module gathers them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Dict, List, Optional
 from .._collection_error import CollectionError
 from .._converge.thread_pool import run_bounded
 from .._host.vms import HostVM, compare_declared, host_processes, socket_key
+from .resources import read_resources
 from .vm_info import report
 from .._qmp.client import qmp_session
 from .._qmp.errors import QMPBusyError, QMPLockTimeout
@@ -48,22 +50,25 @@ def _read(vm: HostVM, timeout: float) -> Dict[str, Any]:
             dialect = detect(client, resolve_machine('auto', argv, True, 'this module sends nothing that could change the VM'))
             status = client.execute('query-status')
             state = gather(socket_path, dialect, vm.pid, argv)
+            resources = read_resources(client, dialect, argv)
     except NotStratoVirtError as exc:
         entry.update(status=NOT_STRATOVIRT, msg=exc.message)
         return entry
     except (QMPLockTimeout, QMPBusyError) as exc:
         entry.update(status=STATUS_BUSY, msg=failure_message(exc, socket_path))
+        entry['held_by'] = [{'pid': pid, 'name': name} for pid, name in getattr(exc, 'holders', [])]
         return entry
     except CollectionError as exc:
         entry.update(status=STATUS_ERROR, msg=failure_message(exc, socket_path))
         return entry
-    shown = report(state, argv, status)
+    shown = report(state, argv, status, resources)
     entry.update(
         release=dialect.release_text,
         machine=dialect.machine,
         status=status.get('status') if isinstance(status, dict) else None,
         devices=shown['devices'],
         free=shown['free'],
+        resources=shown['resources'],
         mismatches=shown['mismatches'],
     )
     return entry
@@ -81,7 +86,9 @@ def unread(vm: HostVM, why: str) -> Dict[str, Any]:
         'status': None,
         'devices': None,
         'free': None,
+        'resources': None,
         'mismatches': None,
+        'held_by': [],
         'msg': why,
     }
 

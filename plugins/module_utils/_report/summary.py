@@ -56,6 +56,25 @@ def _free(free: Optional[Dict[str, Any]]) -> str:
     return 'slots ' + ' '.join('%s %s' % (kind.name, ','.join(free.get(kind.free_key) or []) or NONE) for kind in all_kinds())
 
 
+def _mib(size: Any) -> str:
+    return '%dM' % (size >> 20) if isinstance(size, int) else NONE
+
+
+def _resources(resources: Optional[Dict[str, Any]]) -> str:
+    """E.g. ``vcpus 1/4 memory 256M balloon 256M iothreads 1 cold-plugged 2``."""
+    if not resources:
+        return 'resources ' + NONE
+    memory = resources['memory']
+    return 'vcpus %d/%d memory %s balloon %s iothreads %d cold-plugged %d' % (
+        resources['vcpus']['present'],
+        resources['vcpus']['possible'],
+        _mib(memory['size']),
+        _mib(memory['balloon_actual']) if memory['balloon_actual'] is not None else NONE,
+        len(resources['iothreads']),
+        len(resources['cold_plugged']),
+    )
+
+
 def _text(value: Any) -> str:
     return NONE if value is None or value == '' else str(value)
 
@@ -75,6 +94,7 @@ def info_summary(vms: List[Dict[str, Any]], declared: Optional[List[dict]] = Non
             _text(vm.get('status')),
             *('%ss %s' % (kind.name, _devices(vm.get('devices'), kind.name)) for kind in all_kinds()),
             'free ' + _free(vm.get('free')),
+            _resources(vm.get('resources')),
         ]
         if declared_keys is not None:
             row.append('declared' if any(socket_key(path) in declared_keys for path in vm.get('sockets') or []) else 'not declared')

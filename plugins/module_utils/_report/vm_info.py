@@ -37,7 +37,7 @@ def mismatches(state: VMState, argv: List[str]) -> List[str]:
     return found
 
 
-def report(state: VMState, argv: List[str], status: dict) -> dict:
+def report(state: VMState, argv: List[str], status: dict, resources: dict) -> dict:
     devices = [view_of(device) for device in state.devices.values()]
     for kind in all_kinds():
         devices.extend(kind.retained_views(state))
@@ -45,6 +45,7 @@ def report(state: VMState, argv: List[str], status: dict) -> dict:
         'status': status,
         'devices': devices,
         'free': free_places(state),
+        'resources': resources,
         'mismatches': mismatches(state, argv),
         'record': {'path': state.record.path, 'discarded': state.record.discarded},
     }

@@ -30,6 +30,11 @@ DEVICE_ARGS = dict(
     on_change=dict(type='str', default='fail', choices=['fail', 'replace']),
     allow_cold_unplug=dict(type='bool', default=False),
 )
+# The VM's declared resources (stratovirt_devices, each VM of stratovirt_vms): _converge/resources.py.
+RESOURCE_ARGS = dict(
+    vcpus=dict(type='int'),
+    balloon=dict(type='str'),
+)
 SESSION_ARGS = dict(
     wait_timeout=dict(type='float', default=30.0),
     exclusive=dict(type='bool', default=False),
@@ -63,4 +68,5 @@ def devices_argument_spec() -> dict:
     spec.update(SESSION_ARGS)
     for kind in all_kinds():
         spec[kind.list_option] = _list_option(kind.name)
+    spec.update(RESOURCE_ARGS)
     return spec

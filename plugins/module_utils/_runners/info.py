@@ -11,6 +11,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
+from .._report.resources import read_resources
 from .._report.vm_info import report
 from .._qmp.client import qmp_session
 from .._collection_error import CollectionError
@@ -49,9 +50,10 @@ class InfoTask:
                     self.module.warn(dialect.release_warning)
                 status = client.execute('query-status')
                 state = gather(socket_path, dialect, pid, argv)
+                resources = read_resources(client, dialect, argv)
         except CollectionError as exc:
             self.module.fail_json(msg=failure_message(exc, socket_path), exception=traceback.format_exc())
-        result = report(state, argv, status)
+        result = report(state, argv, status, resources)
         result['stratovirt'] = {'release': dialect.release_text, 'machine': dialect.machine, 'pid': pid}
         self.module.exit_json(changed=False, **result)
 

@@ -26,6 +26,7 @@ from .daemon import announce_ready, daemonize, running_pid, stop
 from .micro import MicroVM
 from .outcome import Outcome, event, fail, ok
 from .profiles import PROFILES, static_replies
+from .resources import GUEST_BALLOON_MODELS, STUBS, Resources
 from .server import Faults, Server
 from .standard import GUEST_MODELS, StandardVM
 
@@ -37,11 +38,12 @@ MACHINES = {'microvm': 'microvm', 'standard': 'standard', 'q35': 'standard'}  # 
 class Simulator:
     """Routes decoded commands to the machine model."""
 
-    def __init__(self, profile, machine) -> None:
+    def __init__(self, profile, machine, resources: Resources) -> None:
         self.profile = profile
         self.machine = machine
         self.static = static_replies(profile, threading.get_native_id())
         self.static.update(getattr(machine, 'static_overrides', {}))
+        self.resources = resources
 
     def dispatch(self, name: str, args: dict) -> Outcome:
         vm = self.machine
@@ -64,8 +66,19 @@ class Simulator:
             return ok(events=[event('STOP' if name == 'stop' else 'RESUME', {})])
         if name == 'quit':
             return Outcome(value={}, events=[event('SHUTDOWN', {'guest': False, 'reason': 'host-qmp-quit'})], shutdown=True)
-        if name in ('query-balloon', 'query_balloon'):
-            return fail('No balloon device has been activated', error_class='DeviceNotActive')
+        resources = {
+            'query-cpus': self.resources.query_cpus,
+            'query-hotpluggable-cpus': self.resources.query_hotpluggable_cpus,
+            'query-balloon': self.resources.query_balloon,
+            'query_balloon': self.resources.query_balloon,
+            'query-iothreads': self.resources.query_iothreads,
+        }
+        if name in resources:
+            return resources[name]()
+        if name == 'balloon':
+            return self.resources.balloon(args)
+        if name in STUBS:
+            return ok(STUBS[name])
         if name == 'getfd':
             return fail('Invalid SCM message')
         if name in self.static:
@@ -84,6 +97,12 @@ def parse_args(argv):
     parser.add_argument('--guest', choices=GUEST_MODELS, default='ack', help='standard VM: how the guest answers an unplug request (ack, deaf, blink)')
     parser.add_argument(
         '--guest-ack-delay', type=float, default=0.2, metavar='SECONDS', help='standard VM, ack guest: time from device_del to the slot power-off'
+    )
+    parser.add_argument(
+        '--guest-balloon',
+        choices=GUEST_BALLOON_MODELS,
+        default='absent',
+        help="the guest's balloon driver: absent (as recorded: balloon is refused) or active (as StratoVirt's source reads)",
     )
     parser.add_argument('--pidfile', help='write the process id here once the socket listens')
     parser.add_argument('--daemon', action='store_true', help='run in the background; return once the socket listens (needs --pidfile)')
@@ -214,7 +233,8 @@ def main(argv=None) -> int:
         machine.close()
         sys.stderr.write('stratovirt_sim: %s\n' % exc)
         return 2
-    server = Server(args.socket, profile, Simulator(profile, machine).dispatch, faults_from(args), args.record)
+    resources = Resources(args.cmdline, not isinstance(machine, StandardVM), threading.get_native_id(), profile.release != '2.1.0', args.guest_balloon)
+    server = Server(args.socket, profile, Simulator(profile, machine, resources).dispatch, faults_from(args), args.record)
     if isinstance(machine, StandardVM):
         server.timers = machine
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))

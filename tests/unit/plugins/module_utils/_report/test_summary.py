@@ -18,6 +18,12 @@ WEB1 = {
         {'id': 'net0', 'kind': 'nic', 'addr': '0x0', 'guest_name': 'eth0'},
     ],
     'free': {'disk_slots': ['0x2', '0x3'], 'nic_slots': ['0x1'], 'backends': 6},
+    'resources': {
+        'vcpus': {'present': 1, 'possible': 4, 'hotplug': 'StratoVirt 2.1.0 has no vCPU hot-plug on a micro VM'},
+        'memory': {'size': 256 << 20, 'balloon': 'balloon0', 'balloon_actual': 192 << 20},
+        'iothreads': ['iothread0'],
+        'cold_plugged': [{'driver': 'virtio-balloon-device', 'id': 'balloon0'}],
+    },
     'msg': '',
 }
 DB1 = {
@@ -36,15 +42,20 @@ DB1 = {
 def test_info_summary_is_one_aligned_line_per_vm_with_devices_free_places_and_declared():
     lines = info_summary([WEB1, DB1], [{'name': 'web1', 'socket': '/srv/vm/web1.sock'}])
     assert lines == [
-        'web1  pid 4242  2.1.0  micro     running  disks data0=vdb@0x1  nics net0=eth0@0x0  free slots disk 0x2,0x3 nic 0x1  declared',
-        'db1   pid 4243  -      standard  busy     disks -              nics -              free -                           not declared'
-        '  its monitor is in use',
+        'web1  pid 4242  2.1.0  micro     running  disks data0=vdb@0x1  nics net0=eth0@0x0  free slots disk 0x2,0x3 nic 0x1  '
+        'vcpus 1/4 memory 256M balloon 192M iothreads 1 cold-plugged 1  declared',
+        'db1   pid 4243  -      standard  busy     disks -              nics -              free -                           '
+        'resources -                                                    not declared  its monitor is in use',
     ]
 
 
 def test_info_summary_without_declared_vms_says_nothing_of_declaring_and_a_standard_vm_shows_root_ports():
     standard = dict(WEB1, devices=[{'id': 'pgdata', 'kind': 'disk', 'addr': '0x0', 'bus': 'pcie.1', 'guest_name': None}], free={'root_ports': ['pcie.2']})
-    assert info_summary([standard]) == ['web1  pid 4242  2.1.0  micro  running  disks pgdata@pcie.1  nics -  free root ports pcie.2']
+    no_balloon = dict(WEB1['resources'], memory={'size': 512 << 20, 'balloon': 'no balloon device', 'balloon_actual': None})
+    standard['resources'] = no_balloon
+    assert info_summary([standard]) == [
+        'web1  pid 4242  2.1.0  micro  running  disks pgdata@pcie.1  nics -  free root ports pcie.2  vcpus 1/4 memory 512M balloon - iothreads 1 cold-plugged 1'
+    ]
     assert info_summary([]) == []
 
 
