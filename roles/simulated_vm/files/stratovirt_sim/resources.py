@@ -12,7 +12,7 @@ asked for at once.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from .cmdline import iothreads_of, option_pairs, parse_props
 from .outcome import Outcome, event, fail, ok
@@ -34,7 +34,7 @@ def _memory_bytes(text: str) -> int:
 
 
 # Hard-coded answers of 2.5.0 (unknown commands on 2.1.0, which its schema refuses before they get here).
-STUBS = {'query-block-jobs': [], 'query-mem': {}}
+STUBS: Dict[str, Any] = {'query-block-jobs': [], 'query-mem': {}}
 
 
 class Resources:
