@@ -207,6 +207,14 @@ def pids_like_this_process():
     return found
 
 
+def lingering(pids, settle=0.3):
+    """Those of ``pids`` still running this process's command line after ``settle`` s: a test worker beside this
+    one (pytest-xdist's share one command line) that forks to exec a child shows it for a moment; a left-behind
+    greeting hand-off waits far longer."""
+    time.sleep(settle)
+    return pids & pids_like_this_process()
+
+
 @pytest.mark.parametrize('profile', PROFILES)
 def test_impostors_a_qemu_and_a_silent_service_are_not_vms_and_each_vm_is_read_once(profile, start_vm, helpers, qemu, tmp_path):
     vm = start_vm(profile, 'microvm', name='vm.sock', cmdline=['-name', 'real'], options=['--record', str(tmp_path / 'vm.jsonl')])
@@ -234,7 +242,7 @@ def test_impostors_a_qemu_and_a_silent_service_are_not_vms_and_each_vm_is_read_o
         holder.close()
     elapsed = time.monotonic() - started
     assert elapsed < 3.0, 'the listing returns within its timeout'
-    assert pids_like_this_process() - before == set(), 'the listing leaves no process behind'
+    assert lingering(pids_like_this_process() - before) == set(), 'the listing leaves no process behind'
     assert not os.path.exists(accepted), 'a socket its namer does not serve is never connected to'
     listed = {entry['pid']: entry for entry in result['vms']}
     assert listed[vm.pid]['status'] == 'running' and listed[vm.pid]['release'] == profile
